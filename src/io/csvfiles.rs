@@ -1,0 +1,134 @@
+//! Scenario CSV (one instance per row: scenario parameters plus `seed` and optional
+//! `id`; a missing column or an empty cell takes the default) and instance-list CSV (a
+//! `path` column, relative paths resolved against the list's folder).
+
+use std::path::{Path, PathBuf};
+
+use super::IoError;
+use crate::scenario::{ParamError, Scenario, ScenarioParams};
+
+/// One valid row of a scenario CSV.
+#[derive(Debug, Clone)]
+pub struct ScenarioRow {
+    /// Line of the row in the file (the header is line 1).
+    pub line: u64,
+    /// The `id` column, or `<file stem>-<row index from 0, 4 digits>`.
+    pub id: String,
+    pub seed: u64,
+    pub scenario: Scenario,
+}
+
+/// One row of an instance list.
+#[derive(Debug, Clone)]
+pub struct InstanceListRow {
+    pub line: u64,
+    pub path: PathBuf,
+}
+
+fn csv_err(path: &Path, line: u64, column: Option<&str>, reason: impl Into<String>) -> IoError {
+    IoError::Csv { path: path.to_path_buf(), line, column: column.map(str::to_string), reason: reason.into() }
+}
+
+fn open(path: &Path) -> Result<(csv::Reader<std::fs::File>, Vec<String>), IoError> {
+    let file = std::fs::File::open(path).map_err(|e| IoError::read(path, e))?;
+    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(file);
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| csv_err(path, 1, None, format!("bad header: {e}")))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    Ok((rdr, headers))
+}
+
+/// Reads a scenario CSV. A bad header fails the whole file; a bad row gives an error
+/// for that row only, naming its line and column, and the other rows are still read.
+pub fn read_scenario_csv(path: &Path) -> Result<Vec<Result<ScenarioRow, IoError>>, IoError> {
+    let (mut rdr, headers) = open(path)?;
+    for h in &headers {
+        if h != "seed" && h != "id" && !crate::scenario::PARAM_NAMES.contains(&h.as_str()) {
+            return Err(csv_err(
+                path,
+                1,
+                Some(h),
+                "unknown column (not a scenario parameter, `seed` or `id`)",
+            ));
+        }
+    }
+    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut rows = Vec::new();
+    for (index, rec) in rdr.records().enumerate() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(index as u64 + 2);
+                rows.push(Err(csv_err(path, line, None, e.to_string())));
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line()).unwrap_or(index as u64 + 2);
+        rows.push(parse_scenario_row(path, line, index, &stem, &headers, &rec));
+    }
+    Ok(rows)
+}
+
+fn parse_scenario_row(
+    path: &Path,
+    line: u64,
+    index: usize,
+    stem: &str,
+    headers: &[String],
+    rec: &csv::StringRecord,
+) -> Result<ScenarioRow, IoError> {
+    let mut params = ScenarioParams::default();
+    let (mut seed, mut id) = (0u64, format!("{stem}-{index:04}"));
+    for (h, v) in headers.iter().zip(rec.iter()) {
+        if v.is_empty() {
+            continue;
+        }
+        match h.as_str() {
+            "seed" => {
+                seed = v.parse().map_err(|_| {
+                    csv_err(path, line, Some(h), format!("expected a non-negative integer, got `{v}`"))
+                })?
+            }
+            "id" => id = v.to_string(),
+            name => params.set(name, v).map_err(|e| csv_err(path, line, Some(name), param_reason(e)))?,
+        }
+    }
+    let scenario = params.check().map_err(|e| match e {
+        ParamError::Invalid { name, reason } => csv_err(path, line, Some(&name), reason),
+        other => csv_err(path, line, None, other.to_string()),
+    })?;
+    Ok(ScenarioRow { line, id, seed, scenario })
+}
+
+fn param_reason(e: ParamError) -> String {
+    match e {
+        ParamError::Invalid { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+/// Reads an instance list: a header with a `path` column, one instance file per row.
+pub fn read_instance_list(path: &Path) -> Result<Vec<Result<InstanceListRow, IoError>>, IoError> {
+    let (mut rdr, headers) = open(path)?;
+    let col = headers.iter().position(|h| h == "path").ok_or_else(|| {
+        csv_err(path, 1, None, "missing column `path` (the first line must be a header naming it)")
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut rows = Vec::new();
+    for (index, rec) in rdr.records().enumerate() {
+        let row = rec.map_err(|e| {
+            csv_err(path, e.position().map(|p| p.line()).unwrap_or(index as u64 + 2), None, e.to_string())
+        });
+        rows.push(row.and_then(|rec| {
+            let line = rec.position().map(|p| p.line()).unwrap_or(index as u64 + 2);
+            match rec.get(col) {
+                Some(p) if !p.is_empty() => Ok(InstanceListRow { line, path: base.join(p) }),
+                _ => Err(csv_err(path, line, Some("path"), "empty path")),
+            }
+        }));
+    }
+    Ok(rows)
+}

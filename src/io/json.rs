@@ -1,0 +1,64 @@
+//! Instance and solution JSON (each carries `format_version`).
+
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::IoError;
+use crate::model::{Instance, Solution, FORMAT_VERSION};
+
+fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, IoError> {
+    let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+    serde_json::from_str(&text).map_err(|e| IoError::Json {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        reason: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+    })
+}
+
+/// Reads and validates an instance; an impossible value is reported with its field.
+pub fn read_instance(path: &Path) -> Result<Instance, IoError> {
+    let inst: Instance = read_json(path)?;
+    inst.validate().map_err(|e| IoError::Field {
+        path: path.to_path_buf(),
+        field: e.field,
+        reason: e.reason,
+    })?;
+    Ok(inst)
+}
+
+/// Reads a solution. Its consistency with an instance is the evaluator's job.
+pub fn read_solution(path: &Path) -> Result<Solution, IoError> {
+    let sol: Solution = read_json(path)?;
+    if sol.format_version != FORMAT_VERSION {
+        return Err(IoError::Field {
+            path: path.to_path_buf(),
+            field: "format_version".into(),
+            reason: format!("unsupported version {} (this build reads {FORMAT_VERSION})", sol.format_version),
+        });
+    }
+    Ok(sol)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a
+/// rename, so a reader never sees a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let werr = |e| IoError::Write { path: path.to_path_buf(), source: e };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(werr)?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(werr)?;
+    std::fs::rename(&tmp, path).map_err(werr)
+}
+
+/// Writes a value as pretty JSON (with a final newline), atomically.
+pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), IoError> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|e| IoError::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}

@@ -1,0 +1,31 @@
+//! Files: instance and solution JSON, scenario CSV, instance-list CSV. Every error
+//! names the file and, where it has them, the line, column or field.
+
+pub mod csvfiles;
+pub mod json;
+
+pub use csvfiles::{read_instance_list, read_scenario_csv, InstanceListRow, ScenarioRow};
+pub use json::{read_instance, read_solution, write_json_atomic};
+
+use std::path::{Path, PathBuf};
+
+/// An input file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot write: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}, line {line}, column {column}: {reason}")]
+    Json { path: PathBuf, line: usize, column: usize, reason: String },
+    #[error("{path}: field {field}: {reason}")]
+    Field { path: PathBuf, field: String, reason: String },
+    #[error("{path}, line {line}{}: {reason}", column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
+    Csv { path: PathBuf, line: u64, column: Option<String>, reason: String },
+}
+
+impl IoError {
+    pub(crate) fn read(path: &Path, source: std::io::Error) -> Self {
+        IoError::Read { path: path.to_path_buf(), source }
+    }
+}

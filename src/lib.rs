@@ -1,0 +1,12 @@
+//! dnnrm: resource management for DNN inference in end-edge-cloud Industrial IoT.
+//!
+//! The problem is specified in MODEL.md; [`model::evaluate`] is the only judge of a
+//! solution. Solvers implement [`solver::Solver`] and are found by name in
+//! [`solver::registry`].
+
+pub mod bench;
+pub mod io;
+pub mod model;
+pub mod scenario;
+pub mod solver;
+pub mod solvers;

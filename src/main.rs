@@ -1,0 +1,439 @@
+//! The `dnnrm` command line: parse, call the library, print.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser, Subcommand};
+
+use dnnrm::bench::runner::{progress_bar, write_rows};
+use dnnrm::bench::{load_batch, run_batch, run_one};
+use dnnrm::io::{read_instance, read_scenario_csv, read_solution, write_json_atomic};
+use dnnrm::model::evaluate;
+use dnnrm::scenario::params::PARAM_DOCS;
+use dnnrm::scenario::{generate, ScenarioParams, PARAM_NAMES};
+use dnnrm::solver::{create, registry, SolveOptions, Solver, SolverConfig};
+
+#[derive(Parser)]
+#[command(name = "dnnrm", version, about = "Resource management for DNN inference in end-edge-cloud IIoT")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate instances from scenario parameters (flags) or a scenario CSV.
+    Generate(GenerateArgs),
+    /// Solve one instance and print one line of metrics.
+    Solve(SolveArgs),
+    /// Check a solution against an instance and print its evaluation.
+    Validate {
+        #[arg(long)]
+        instance: PathBuf,
+        #[arg(long)]
+        solution: PathBuf,
+    },
+    /// Evaluate solvers on a batch of instances, writing one row per run.
+    Eval(EvalArgs),
+    /// Run every solver on the committed instance sets and write results/.
+    Bench(BenchArgs),
+    /// List the registered solvers.
+    Solvers,
+}
+
+/// The scenario parameters as flags (`--n-devices 100`), built from the library's list.
+#[derive(Debug, Clone, Default)]
+struct ScenarioFlags(Vec<(String, String)>);
+
+impl FromArgMatches for ScenarioFlags {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        Ok(ScenarioFlags(
+            PARAM_NAMES
+                .iter()
+                .filter_map(|n| m.get_one::<String>(n).map(|v| (n.to_string(), v.clone())))
+                .collect(),
+        ))
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for ScenarioFlags {
+    fn augment_args(cmd: Command) -> Command {
+        let defaults = ScenarioParams::default();
+        PARAM_NAMES.iter().zip(PARAM_DOCS).fold(cmd, |cmd, (name, doc)| {
+            let long: &'static str = Box::leak(name.replace('_', "-").into_boxed_str());
+            let default = defaults.get(name).unwrap_or_default();
+            let help: &'static str = Box::leak(format!("{doc} [default: {default}]").into_boxed_str());
+            cmd.arg(
+                Arg::new(*name).long(long).value_name("VALUE").help(help).help_heading("Scenario parameters"),
+            )
+        })
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+#[derive(clap::Args)]
+struct GenerateArgs {
+    #[command(flatten)]
+    scenario: ScenarioFlags,
+    /// Seed of the generator (same seed and parameters: byte-identical instance).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Identifier stored in the instance (default `seed<S>`).
+    #[arg(long)]
+    id: Option<String>,
+    /// Output instance JSON (single instance).
+    #[arg(long, conflicts_with = "scenarios")]
+    out: Option<PathBuf>,
+    /// Scenario CSV: one instance per row, written to --out-dir as <id>.json.
+    #[arg(long, requires = "out_dir")]
+    scenarios: Option<PathBuf>,
+    /// Output folder for --scenarios (also gets list.csv, an instance list).
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct SolverFlags {
+    /// Time limit per solve, seconds.
+    #[arg(long)]
+    time_limit: Option<f64>,
+    /// Threads per solve (MILP).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Checkpoint folder of a learned solver.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Relative MIP gap of the MILP (default 0).
+    #[arg(long)]
+    mip_gap: Option<f64>,
+    /// Warm-start the MILP from greedy-ls.
+    #[arg(long)]
+    warm_start: bool,
+    /// Solver to fall back to, labelled `fallback`, when the primary fails.
+    #[arg(long)]
+    fallback: Option<String>,
+}
+
+impl SolverFlags {
+    fn config(&self) -> SolverConfig {
+        SolverConfig {
+            checkpoint: self.checkpoint.clone(),
+            mip_rel_gap: self.mip_gap,
+            warm_start: self.warm_start,
+            fallback: self.fallback.clone(),
+        }
+    }
+    fn options(&self, seed: u64) -> Result<SolveOptions> {
+        let time_limit = match self.time_limit {
+            Some(t) if !(t.is_finite() && t > 0.0) => {
+                bail!("--time-limit must be a positive number of seconds, got {t}")
+            }
+            Some(t) => Some(Duration::from_secs_f64(t)),
+            None => None,
+        };
+        if self.threads == 0 {
+            bail!("--threads must be at least 1");
+        }
+        Ok(SolveOptions { seed, time_limit, threads: self.threads })
+    }
+}
+
+#[derive(clap::Args)]
+struct SolveArgs {
+    /// Registered solver name (see `dnnrm solvers`).
+    #[arg(long)]
+    solver: String,
+    #[arg(long)]
+    instance: PathBuf,
+    /// Write the solution JSON here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    flags: SolverFlags,
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Scenario CSV: one generated instance per row.
+    #[arg(long, required_unless_present = "instances", conflicts_with = "instances")]
+    scenarios: Option<PathBuf>,
+    /// Instance-list CSV: a `path` column of instance JSON files.
+    #[arg(long)]
+    instances: Option<PathBuf>,
+    /// Comma-separated solver names, or `all`.
+    #[arg(long, default_value = "all")]
+    solvers: String,
+    /// Comma-separated seeds; each solver runs once per seed.
+    #[arg(long, default_value = "0")]
+    seeds: String,
+    /// Results CSV.
+    #[arg(long)]
+    out: PathBuf,
+    /// Worker threads over instances (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    flags: SolverFlags,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Instance sets: instances/<set>.csv scenario files.
+    #[arg(long, default_value = "default")]
+    sets: String,
+    /// Comma-separated solver names, or `all`.
+    #[arg(long, default_value = "all")]
+    solvers: String,
+    /// Folder of instance-set specs and generated sets.
+    #[arg(long, default_value = "instances")]
+    instances_dir: PathBuf,
+    /// Output folder for <set>.csv and summary.md.
+    #[arg(long, default_value = "results")]
+    out_dir: PathBuf,
+    /// Worker threads over instances (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+    #[command(flatten)]
+    flags: SolverFlags,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Generate(a) => cmd_generate(a),
+        Cmd::Solve(a) => cmd_solve(a),
+        Cmd::Validate { instance, solution } => cmd_validate(&instance, &solution),
+        Cmd::Eval(a) => cmd_eval(a),
+        Cmd::Bench(a) => cmd_bench(a),
+        Cmd::Solvers => {
+            for s in registry() {
+                println!("{:<12} {}", s.name, s.description);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cmd_generate(a: GenerateArgs) -> Result<ExitCode> {
+    if let Some(csv) = &a.scenarios {
+        if !a.scenario.0.is_empty() {
+            bail!("scenario flags cannot be combined with --scenarios (put them in the CSV)");
+        }
+        let dir = a.out_dir.as_deref().context("--scenarios needs --out-dir")?;
+        return generate_set(csv, dir, true);
+    }
+    let mut params = ScenarioParams::default();
+    for (name, value) in &a.scenario.0 {
+        params.set(name, value)?;
+    }
+    let scenario = params.check()?;
+    let out = a.out.context("give --out FILE (or --scenarios CSV --out-dir DIR)")?;
+    let inst = generate(&scenario, a.seed, &a.id.unwrap_or_else(|| format!("seed{}", a.seed)));
+    write_json_atomic(&out, &inst)?;
+    println!("wrote {} ({} tasks, {} edge servers)", out.display(), inst.n_tasks(), inst.edges.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Generates every row of a scenario CSV into `dir` (skipping files that exist when
+/// `overwrite` is false) and writes `dir/list.csv`. Bad rows are reported and skipped.
+fn generate_set(csv: &Path, dir: &Path, overwrite: bool) -> Result<ExitCode> {
+    let mut code = ExitCode::SUCCESS;
+    let mut list = String::from("path\n");
+    let rows = read_scenario_csv(csv)?;
+    for row in rows {
+        match row {
+            Ok(r) => {
+                let file = format!("{}.json", r.id);
+                let path = dir.join(&file);
+                if overwrite || !path.exists() {
+                    write_json_atomic(&path, &generate(&r.scenario, r.seed, &r.id))?;
+                }
+                list.push_str(&file);
+                list.push('\n');
+            }
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    dnnrm::io::json::write_atomic(&dir.join("list.csv"), list.as_bytes())?;
+    Ok(code)
+}
+
+fn cmd_solve(a: SolveArgs) -> Result<ExitCode> {
+    let inst = read_instance(&a.instance)?;
+    let solver = create(&a.solver, &a.flags.config())?;
+    let opts = a.flags.options(a.seed)?;
+    let (row, report) = run_one(&inst, solver.as_ref(), &opts);
+    if let (Some(out), Some(report)) = (&a.out, &report) {
+        write_json_atomic(out, &report.solution)?;
+    }
+    println!("{}", metrics_line(&row));
+    if let Some(report) = report.filter(|_| row.status != "error") {
+        for (k, v) in &report.stats {
+            println!("  {k} = {v}");
+        }
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("error: {}", row.message);
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn metrics_line(r: &dnnrm::bench::ResultRow) -> String {
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.6}"));
+    let u = |v: Option<usize>| v.map_or("-".to_string(), |x| x.to_string());
+    format!(
+        "solver={} instance={} status={} objective={} bound={} served={} local={} edge={} cloud={} rejected={} \
+         rb_util={} compute_util={} wall_s={:.6} reason=\"{}\"",
+        r.solver,
+        r.instance,
+        r.status,
+        f(r.objective),
+        f(r.bound),
+        f(r.served_fraction),
+        u(r.local),
+        u(r.edge),
+        u(r.cloud),
+        u(r.rejected),
+        f(r.rb_utilisation),
+        f(r.compute_utilisation),
+        r.wall_s,
+        r.message
+    )
+}
+
+fn cmd_validate(instance: &Path, solution: &Path) -> Result<ExitCode> {
+    let inst = read_instance(instance)?;
+    let sol = read_solution(solution)?;
+    match evaluate(&inst, &sol) {
+        Ok(ev) => {
+            println!(
+                "valid: objective={:.6} served={:.4} local={} edge={} cloud={} rejected={} rb_util={:.4} compute_util={:.4}",
+                ev.objective,
+                ev.served_fraction,
+                ev.counts.local,
+                ev.counts.edge,
+                ev.counts.cloud,
+                ev.counts.rejected,
+                ev.rb_utilisation,
+                ev.compute_utilisation
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(v) => {
+            eprintln!("invalid: {v}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn solvers_from(list: &str, cfg: &SolverConfig) -> Result<Vec<Box<dyn Solver>>> {
+    let names: Vec<&str> = if list == "all" {
+        registry().iter().map(|s| s.name).collect()
+    } else {
+        list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    };
+    if names.is_empty() {
+        bail!("--solvers is empty");
+    }
+    names.iter().map(|n| create(n, cfg).map_err(Into::into)).collect()
+}
+
+fn seeds_from(list: &str) -> Result<Vec<u64>> {
+    list.split(',')
+        .map(|s| {
+            s.trim().parse::<u64>().with_context(|| format!("--seeds: `{s}` is not a non-negative integer"))
+        })
+        .collect()
+}
+
+fn set_jobs(jobs: Option<usize>) -> Result<()> {
+    if let Some(j) = jobs {
+        if j == 0 {
+            bail!("--jobs must be at least 1");
+        }
+        rayon::ThreadPoolBuilder::new().num_threads(j).build_global().context("cannot set --jobs")?;
+    }
+    Ok(())
+}
+
+fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
+    set_jobs(a.jobs)?;
+    let solvers = solvers_from(&a.solvers, &a.flags.config())?;
+    let seeds = seeds_from(&a.seeds)?;
+    let base = a.flags.options(0)?;
+    let (items, mut errors) = load_batch(a.scenarios.as_deref(), a.instances.as_deref())?;
+    for e in &errors {
+        eprintln!("skipped: {e}");
+    }
+    let pb = progress_bar(items.len() as u64, "eval");
+    let (rows, load_errors) = run_batch(&items, &solvers, &seeds, &base, &pb);
+    pb.finish_and_clear();
+    for e in &load_errors {
+        eprintln!("skipped: {e}");
+    }
+    errors.extend(load_errors);
+    write_rows(&a.out, &rows)?;
+    let failed = rows.iter().filter(|r| r.status == "error").count();
+    eprintln!(
+        "wrote {} rows to {} ({} instances, {} skipped rows, {} error rows)",
+        rows.len(),
+        a.out.display(),
+        items.len() - errors.len().min(items.len()),
+        errors.len(),
+        failed
+    );
+    Ok(if errors.is_empty() && failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
+    set_jobs(a.jobs)?;
+    let solvers = solvers_from(&a.solvers, &a.flags.config())?;
+    let base = a.flags.options(0)?;
+    let mut sets = Vec::new();
+    let mut code = ExitCode::SUCCESS;
+    for set in a.sets.split(',').map(str::trim) {
+        let spec = a.instances_dir.join(format!("{set}.csv"));
+        let dir = a.instances_dir.join(set);
+        if generate_set(&spec, &dir, false)? != ExitCode::SUCCESS {
+            code = ExitCode::FAILURE;
+        }
+        let (items, errors) = load_batch(None, Some(&dir.join("list.csv")))?;
+        let pb = progress_bar(items.len() as u64, &format!("bench {set}"));
+        let (rows, load_errors) = run_batch(&items, &solvers, &[0], &base, &pb);
+        pb.finish_and_clear();
+        for e in errors.iter().chain(&load_errors) {
+            eprintln!("skipped: {e}");
+            code = ExitCode::FAILURE;
+        }
+        let out = a.out_dir.join(format!("{set}.csv"));
+        write_rows(&out, &rows)?;
+        eprintln!("{set}: {} rows -> {}", rows.len(), out.display());
+        sets.push((set.to_string(), rows));
+    }
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    let md = dnnrm::bench::report::summary_markdown(&command, &sets);
+    let path = a.out_dir.join("summary.md");
+    dnnrm::io::json::write_atomic(&path, md.as_bytes())?;
+    eprintln!("wrote {}", path.display());
+    Ok(code)
+}

@@ -1,0 +1,243 @@
+//! An instance: one time slot of the end-edge-cloud network (MODEL.md §1).
+
+use serde::{Deserialize, Serialize};
+
+/// Physical constants shared by every link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Physics {
+    /// Noise power spectral density `N0` in dBm/Hz (default -174).
+    pub noise_dbm_per_hz: f64,
+    /// Receiver noise figure `NF` in dB (default 9).
+    pub noise_figure_db: f64,
+    /// Spectral-efficiency cap `eta_max` in bit/s/Hz (default 7.4, 256-QAM).
+    pub eta_max: f64,
+}
+
+impl Default for Physics {
+    fn default() -> Self {
+        Physics { noise_dbm_per_hz: -174.0, noise_figure_db: 9.0, eta_max: 7.4 }
+    }
+}
+
+impl Physics {
+    /// Noise power per Hz times the noise figure, in W/Hz (linear `N0 * NF`).
+    pub fn noise_w_per_hz(&self) -> f64 {
+        10f64.powf((self.noise_dbm_per_hz + self.noise_figure_db - 30.0) / 10.0)
+    }
+}
+
+/// The cloud: every model, elastic compute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cloud {
+    /// `F_c`, FLOP/s available to each task.
+    pub flops: f64,
+}
+
+/// An edge server co-located with a base station.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeServer {
+    /// `NB_m`: uplink resource blocks.
+    pub rbs: u32,
+    /// `W_m`: width of one RB in Hz.
+    pub rb_width_hz: f64,
+    /// `F_m`: compute capacity in FLOP/s.
+    pub flops: f64,
+    /// `U_m`: number of equal compute units `F_m` is divided into.
+    pub units: u32,
+    /// `C_m`: model cache in MB.
+    pub cache_mb: f64,
+    /// `R^bh_m`: backhaul rate to the cloud in bit/s (per task, not shared).
+    pub backhaul_bps: f64,
+    /// `tau^bh_m`: backhaul propagation delay in s.
+    pub backhaul_delay_s: f64,
+}
+
+/// A DNN model of the zoo.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnnModel {
+    pub name: String,
+    /// Index into [`Instance::services`].
+    pub service: usize,
+    /// `alpha_k` in [0, 1].
+    pub accuracy: f64,
+    /// `w_k`: FLOPs per inference.
+    pub flops: f64,
+    /// `S_k`: size in MB.
+    pub size_mb: f64,
+}
+
+/// The inference task of a device in this slot.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// `q_n`: index into [`Instance::services`].
+    pub service: usize,
+    /// `s_n`: input size in bits.
+    pub input_bits: f64,
+    /// `T_n`: deadline in s.
+    pub deadline_s: f64,
+}
+
+/// An end device with its task.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// `a(n)`: index of the associated edge server.
+    pub edge: usize,
+    /// `P_n`: transmit power in W.
+    pub tx_power_w: f64,
+    /// `g_n`: linear channel power gain to its edge server.
+    pub gain: f64,
+    /// `f_n`: local compute in FLOP/s.
+    pub flops: f64,
+    /// `C_n`: model storage in MB.
+    pub storage_mb: f64,
+    pub task: Task,
+}
+
+/// One time slot: the network, the zoo and the tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub format_version: u32,
+    /// Free-form identifier (set by the generator: scenario and seed).
+    #[serde(default)]
+    pub id: String,
+    pub physics: Physics,
+    pub cloud: Cloud,
+    pub edges: Vec<EdgeServer>,
+    pub services: Vec<String>,
+    pub models: Vec<DnnModel>,
+    pub devices: Vec<Device>,
+}
+
+/// A field of an instance holds an impossible value.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct InstanceError {
+    /// Path of the offending field, e.g. `edges[2].rbs`.
+    pub field: String,
+    pub reason: String,
+}
+
+fn err(field: impl Into<String>, reason: impl Into<String>) -> InstanceError {
+    InstanceError { field: field.into(), reason: reason.into() }
+}
+
+fn positive(field: impl Into<String>, v: f64) -> Result<(), InstanceError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(err(field, format!("must be a finite positive number, got {v}")))
+    }
+}
+
+fn non_negative(field: impl Into<String>, v: f64) -> Result<(), InstanceError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(err(field, format!("must be a finite non-negative number, got {v}")))
+    }
+}
+
+impl Instance {
+    /// Number of tasks (= devices) `N`.
+    pub fn n_tasks(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// Checks every field once; solvers may assume a validated instance.
+    pub fn validate(&self) -> Result<(), InstanceError> {
+        if self.format_version != super::FORMAT_VERSION {
+            return Err(err(
+                "format_version",
+                format!(
+                    "unsupported version {} (this build reads {})",
+                    self.format_version,
+                    super::FORMAT_VERSION
+                ),
+            ));
+        }
+        let p = &self.physics;
+        if !p.noise_dbm_per_hz.is_finite() {
+            return Err(err("physics.noise_dbm_per_hz", "must be finite"));
+        }
+        if !p.noise_figure_db.is_finite() {
+            return Err(err("physics.noise_figure_db", "must be finite"));
+        }
+        positive("physics.eta_max", p.eta_max)?;
+        positive("cloud.flops", self.cloud.flops)?;
+        if self.edges.is_empty() {
+            return Err(err("edges", "at least one edge server is required"));
+        }
+        for (m, e) in self.edges.iter().enumerate() {
+            if e.rbs == 0 {
+                return Err(err(format!("edges[{m}].rbs"), "must be at least 1"));
+            }
+            if e.units == 0 {
+                return Err(err(format!("edges[{m}].units"), "must be at least 1"));
+            }
+            positive(format!("edges[{m}].rb_width_hz"), e.rb_width_hz)?;
+            positive(format!("edges[{m}].flops"), e.flops)?;
+            non_negative(format!("edges[{m}].cache_mb"), e.cache_mb)?;
+            positive(format!("edges[{m}].backhaul_bps"), e.backhaul_bps)?;
+            non_negative(format!("edges[{m}].backhaul_delay_s"), e.backhaul_delay_s)?;
+        }
+        if self.services.is_empty() {
+            return Err(err("services", "at least one service is required"));
+        }
+        if self.models.is_empty() {
+            return Err(err("models", "the model zoo is empty"));
+        }
+        for (k, md) in self.models.iter().enumerate() {
+            if md.service >= self.services.len() {
+                return Err(err(
+                    format!("models[{k}].service"),
+                    format!(
+                        "service index {} out of range (there are {} services)",
+                        md.service,
+                        self.services.len()
+                    ),
+                ));
+            }
+            if !(md.accuracy.is_finite() && (0.0..=1.0).contains(&md.accuracy)) {
+                return Err(err(
+                    format!("models[{k}].accuracy"),
+                    format!("must lie in [0, 1], got {}", md.accuracy),
+                ));
+            }
+            positive(format!("models[{k}].flops"), md.flops)?;
+            non_negative(format!("models[{k}].size_mb"), md.size_mb)?;
+        }
+        if self.devices.is_empty() {
+            return Err(err("devices", "at least one device with a task is required"));
+        }
+        for (n, d) in self.devices.iter().enumerate() {
+            if d.edge >= self.edges.len() {
+                return Err(err(
+                    format!("devices[{n}].edge"),
+                    format!("edge index {} out of range (there are {} edges)", d.edge, self.edges.len()),
+                ));
+            }
+            positive(format!("devices[{n}].tx_power_w"), d.tx_power_w)?;
+            positive(format!("devices[{n}].gain"), d.gain)?;
+            positive(format!("devices[{n}].flops"), d.flops)?;
+            non_negative(format!("devices[{n}].storage_mb"), d.storage_mb)?;
+            if d.task.service >= self.services.len() {
+                return Err(err(
+                    format!("devices[{n}].task.service"),
+                    format!(
+                        "service index {} out of range (there are {} services)",
+                        d.task.service,
+                        self.services.len()
+                    ),
+                ));
+            }
+            positive(format!("devices[{n}].task.input_bits"), d.task.input_bits)?;
+            positive(format!("devices[{n}].task.deadline_s"), d.task.deadline_s)?;
+        }
+        Ok(())
+    }
+
+    /// Indices of the tasks associated with edge server `m`.
+    pub fn tasks_of_edge(&self, m: usize) -> Vec<usize> {
+        (0..self.devices.len()).filter(|&n| self.devices[n].edge == m).collect()
+    }
+}

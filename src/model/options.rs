@@ -1,0 +1,157 @@
+//! Option enumeration (MODEL.md §6), shared by every solver.
+//!
+//! For each task: the local options that meet the deadline (model fits the device), for
+//! each edge model (fits the edge cache) the Pareto list of `(r, u)` pairs, and for each
+//! cloud model the smallest feasible `r`. Capacity sharing and cache contents are not
+//! considered here: an option is feasible for the task alone on an empty network.
+
+use super::delay;
+use super::instance::Instance;
+use super::meets_deadline;
+use super::solution::Assignment;
+
+/// Running task `n` locally with `model`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalOption {
+    pub model: usize,
+    pub delay: f64,
+}
+
+/// Running task `n` on its edge with `model`: the non-dominated `(r, u)` pairs,
+/// sorted by increasing `r` (and so strictly decreasing `u`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeOption {
+    pub model: usize,
+    pub pareto: Vec<(u32, u32)>,
+}
+
+/// Running task `n` in the cloud with `model`, with the smallest feasible `r`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudOption {
+    pub model: usize,
+    pub rbs: u32,
+}
+
+/// Every deadline-feasible option of one task.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskOptions {
+    pub local: Vec<LocalOption>,
+    pub edge: Vec<EdgeOption>,
+    pub cloud: Vec<CloudOption>,
+}
+
+impl TaskOptions {
+    /// The most accurate local option (ties: the lower model index).
+    pub fn best_local(&self, inst: &Instance) -> Option<&LocalOption> {
+        self.local.iter().fold(None, |best: Option<&LocalOption>, o| match best {
+            Some(b) if inst.models[b.model].accuracy >= inst.models[o.model].accuracy => Some(b),
+            _ => Some(o),
+        })
+    }
+
+    /// Every option as an assignment: local, each edge Pareto pair, cloud.
+    pub fn assignments(&self) -> impl Iterator<Item = Assignment> + '_ {
+        let local = self.local.iter().map(|o| Assignment::local(o.model));
+        let edge = self
+            .edge
+            .iter()
+            .flat_map(|o| o.pareto.iter().map(move |&(r, u)| Assignment::edge(o.model, r, u)));
+        let cloud = self.cloud.iter().map(|o| Assignment::cloud(o.model, o.rbs));
+        local.chain(edge).chain(cloud)
+    }
+
+    /// True when the task has no feasible option at all (it must be rejected).
+    pub fn is_empty(&self) -> bool {
+        self.local.is_empty() && self.edge.is_empty() && self.cloud.is_empty()
+    }
+}
+
+/// Smallest number of compute units `u` in `1..=U_m` such that the edge option
+/// `(k, r, u)` meets the deadline, or `None`. Starts from the closed form
+/// `ceil(w_k U_m / (F_m (T_n - s_n / R_n(r))))` and corrects it against the exact delay
+/// test, so the answer agrees with the evaluator even at the tolerance boundary.
+pub fn min_units(inst: &Instance, n: usize, k: usize, r: u32) -> Option<u32> {
+    let e = &inst.edges[inst.devices[n].edge];
+    let t = inst.devices[n].task.deadline_s;
+    let slack = t - delay::upload_delay(inst, n, r);
+    let cap = e.units;
+    let estimate = if slack > 0.0 {
+        let x = inst.models[k].flops * f64::from(cap) / (e.flops * slack);
+        if x.is_finite() && x < f64::from(cap) + 1.0 {
+            (x.ceil() as u32).max(1)
+        } else {
+            cap + 1
+        }
+    } else {
+        cap + 1
+    };
+    let feasible = |u: u32| meets_deadline(delay::edge_delay(inst, n, k, r, u), t);
+    let mut u = estimate.clamp(1, cap + 1);
+    while u > 1 && feasible(u - 1) {
+        u -= 1;
+    }
+    while u <= cap && !feasible(u) {
+        u += 1;
+    }
+    (u <= cap).then_some(u)
+}
+
+/// The Pareto list of `(r, u)` pairs of edge option `(n, k)`.
+pub fn edge_pareto(inst: &Instance, n: usize, k: usize) -> Vec<(u32, u32)> {
+    let nb = inst.edges[inst.devices[n].edge].rbs;
+    let mut pareto: Vec<(u32, u32)> = Vec::new();
+    for r in 1..=nb {
+        if let Some(u) = min_units(inst, n, k, r) {
+            if pareto.last().is_none_or(|&(_, last_u)| u < last_u) {
+                pareto.push((r, u));
+            }
+            if u == 1 {
+                break; // no larger r can lower u further
+            }
+        }
+    }
+    pareto
+}
+
+/// Smallest `r` in `1..=NB_m` such that the cloud option `(n, k, r)` meets the deadline.
+pub fn min_cloud_rbs(inst: &Instance, n: usize, k: usize) -> Option<u32> {
+    let t = inst.devices[n].task.deadline_s;
+    let nb = inst.edges[inst.devices[n].edge].rbs;
+    if !meets_deadline(delay::cloud_delay(inst, n, k, nb), t) {
+        return None; // the delay is decreasing in r
+    }
+    (1..=nb).find(|&r| meets_deadline(delay::cloud_delay(inst, n, k, r), t))
+}
+
+/// The options of task `n`.
+pub fn task_options(inst: &Instance, n: usize) -> TaskOptions {
+    let dev = &inst.devices[n];
+    let edge = &inst.edges[dev.edge];
+    let mut opts = TaskOptions::default();
+    for (k, md) in inst.models.iter().enumerate() {
+        if md.service != dev.task.service {
+            continue;
+        }
+        if md.size_mb <= dev.storage_mb {
+            let d = delay::local_delay(inst, n, k);
+            if meets_deadline(d, dev.task.deadline_s) {
+                opts.local.push(LocalOption { model: k, delay: d });
+            }
+        }
+        if md.size_mb <= edge.cache_mb {
+            let pareto = edge_pareto(inst, n, k);
+            if !pareto.is_empty() {
+                opts.edge.push(EdgeOption { model: k, pareto });
+            }
+        }
+        if let Some(rbs) = min_cloud_rbs(inst, n, k) {
+            opts.cloud.push(CloudOption { model: k, rbs });
+        }
+    }
+    opts
+}
+
+/// The options of every task, in device order.
+pub fn enumerate_options(inst: &Instance) -> Vec<TaskOptions> {
+    (0..inst.n_tasks()).map(|n| task_options(inst, n)).collect()
+}

@@ -1,0 +1,14 @@
+//! Seeded scenario generators (MODEL.md §7): parameters validated once, the model zoo,
+//! the 3GPP InF-SL channel, and the generator itself.
+
+pub mod channel;
+pub mod generate;
+pub mod params;
+pub mod zoo;
+
+pub use generate::generate;
+pub use params::{ParamError, Scenario, ScenarioParams, PARAM_NAMES};
+pub use zoo::{Zoo, ZooError, ZooModel};
+
+/// The three services of the default scenario, in index order.
+pub const SERVICES: [&str; 3] = ["classification", "detection", "segmentation"];
