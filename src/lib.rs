@@ -10,3 +10,8 @@ pub mod model;
 pub mod scenario;
 pub mod solver;
 pub mod solvers;
+
+/// The README's code examples, compiled and run as doc tests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

@@ -70,7 +70,12 @@ impl Args for ScenarioFlags {
             let default = defaults.get(name).unwrap_or_default();
             let help: &'static str = Box::leak(format!("{doc} [default: {default}]").into_boxed_str());
             cmd.arg(
-                Arg::new(*name).long(long).value_name("VALUE").help(help).help_heading("Scenario parameters"),
+                Arg::new(*name)
+                    .long(long)
+                    .value_name("VALUE")
+                    .allow_negative_numbers(true)
+                    .help(help)
+                    .help_heading("Scenario parameters"),
             )
         })
     }

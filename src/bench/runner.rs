@@ -99,7 +99,7 @@ pub fn run_one(
 #[derive(Debug, Clone)]
 pub enum BatchItem {
     /// A row of a scenario CSV, generated on demand.
-    Scenario(crate::io::ScenarioRow),
+    Scenario(Box<crate::io::ScenarioRow>),
     /// A file of an instance list.
     File(PathBuf),
 }
@@ -125,7 +125,7 @@ pub fn load_batch(
     if let Some(path) = scenarios {
         for row in read_scenario_csv(path)? {
             match row {
-                Ok(r) => items.push(BatchItem::Scenario(r)),
+                Ok(r) => items.push(BatchItem::Scenario(Box::new(r))),
                 Err(e) => errors.push(e),
             }
         }
