@@ -6,7 +6,10 @@ set -euo pipefail
 missing=()
 command -v c++ >/dev/null 2>&1 || missing+=(g++)
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-if ! ls /usr/lib/llvm-*/lib/libclang*.so* /usr/lib/x86_64-linux-gnu/libclang*.so* >/dev/null 2>&1; then
+# bindgen needs libclang and clang's own headers: the -dev package brings both.
+if command -v dpkg >/dev/null 2>&1; then
+  dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
+elif ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then
   missing+=(libclang-dev)
 fi
 command -v make >/dev/null 2>&1 || missing+=(make)
