@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the build needs when it is missing: a C++ compiler, cmake (HiGHS is
-# built from source) and libclang (bindgen). Debian/Ubuntu; run as root or with sudo.
+# built from source), libclang (bindgen), fontconfig/freetype and a font (plots). Debian/Ubuntu; run as root or with sudo.
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,12 @@ if command -v dpkg >/dev/null 2>&1; then
   dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
 elif ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then
   missing+=(libclang-dev)
+fi
+# plotters renders text through fontconfig and freetype, with a system font.
+if command -v dpkg >/dev/null 2>&1; then
+  for pkg in libfontconfig1-dev libfreetype-dev fonts-dejavu-core; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
 fi
 command -v make >/dev/null 2>&1 || missing+=(make)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
