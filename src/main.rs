@@ -7,13 +7,18 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser, Subcommand};
 
-use dnnrm::bench::runner::{progress_bar, write_rows};
-use dnnrm::bench::{load_batch, run_batch, run_one};
-use dnnrm::io::{read_instance, read_scenario_csv, read_solution, write_json_atomic};
+use std::sync::Mutex;
+
+use dnnrm::bench::report::{git_revision, machine_description};
+use dnnrm::bench::runner::{merge, progress_bar, shard, write_rows};
+use dnnrm::bench::sets::{available_sets, generate_set};
+use dnnrm::bench::suite::{build_jobs, run_suite, JobSpec, SuiteConfig};
+use dnnrm::bench::{load_batch, run_batch, run_one, ResultsFile, RowContext};
+use dnnrm::io::{read_instance, read_solution, write_json_atomic};
 use dnnrm::model::evaluate;
 use dnnrm::scenario::params::PARAM_DOCS;
 use dnnrm::scenario::{generate, ScenarioParams, PARAM_NAMES};
-use dnnrm::solver::{create, registry, SolveOptions, Solver, SolverConfig};
+use dnnrm::solver::{create, registry, SolveOptions, SolverConfig};
 
 #[derive(Parser)]
 #[command(name = "dnnrm", version, about = "Resource management for DNN inference in end-edge-cloud IIoT")]
@@ -39,6 +44,14 @@ enum Cmd {
     Eval(EvalArgs),
     /// Run every solver on the committed instance sets and write results/.
     Bench(BenchArgs),
+    /// Merge results files (e.g. shards) into one, in canonical row order.
+    Merge {
+        /// Results CSVs to merge.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// List the registered solvers.
     Solvers,
 }
@@ -181,21 +194,40 @@ struct EvalArgs {
     /// Comma-separated seeds; each solver runs once per seed.
     #[arg(long, default_value = "0")]
     seeds: String,
-    /// Results CSV.
+    /// Results CSV. Rows already in it (same instance, solver, options, seed and
+    /// revision) are skipped unless --fresh.
     #[arg(long)]
     out: PathBuf,
+    /// Ignore the rows already in --out.
+    #[arg(long)]
+    fresh: bool,
+    /// Run only shard i of n (instances whose index modulo n is i), e.g. 0/4.
+    #[arg(long)]
+    shard: Option<String>,
     /// Worker threads over instances (default: all cores).
     #[arg(long)]
     jobs: Option<usize>,
+    /// Folder of learned solvers' checkpoints (<solver>/seed<k>/).
+    #[arg(long, default_value = "models")]
+    models_dir: PathBuf,
     #[command(flatten)]
     flags: SolverFlags,
 }
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// Instance sets: instances/<set>.csv scenario files.
+    /// Comma-separated instance sets (instances/<set>.csv scenario files), or `all`.
     #[arg(long, default_value = "default")]
     sets: String,
+    /// Ignore existing results instead of resuming.
+    #[arg(long)]
+    fresh: bool,
+    /// Run only shard i of n of every set (writes <set>.shard<i>of<n>.csv).
+    #[arg(long)]
+    shard: Option<String>,
+    /// Folder of learned solvers' checkpoints (<solver>/seed<k>/).
+    #[arg(long, default_value = "models")]
+    models_dir: PathBuf,
     /// Comma-separated solver names, or `all`.
     #[arg(long, default_value = "all")]
     solvers: String,
@@ -220,6 +252,7 @@ fn main() -> ExitCode {
         Cmd::Validate { instance, solution } => cmd_validate(&instance, &solution),
         Cmd::Eval(a) => cmd_eval(a),
         Cmd::Bench(a) => cmd_bench(a),
+        Cmd::Merge { inputs, out } => cmd_merge(&inputs, &out),
         Cmd::Solvers => {
             for s in registry() {
                 println!("{:<12} {}", s.name, s.description);
@@ -242,7 +275,12 @@ fn cmd_generate(a: GenerateArgs) -> Result<ExitCode> {
             bail!("scenario flags cannot be combined with --scenarios (put them in the CSV)");
         }
         let dir = a.out_dir.as_deref().context("--scenarios needs --out-dir")?;
-        return generate_set(csv, dir, true);
+        let set = generate_set(csv, dir, true)?;
+        for e in &set.errors {
+            eprintln!("skipped: {e}");
+        }
+        println!("wrote {} instances and list.csv to {}", set.files.len(), dir.display());
+        return Ok(if set.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
     let mut params = ScenarioParams::default();
     for (name, value) in &a.scenario.0 {
@@ -254,33 +292,6 @@ fn cmd_generate(a: GenerateArgs) -> Result<ExitCode> {
     write_json_atomic(&out, &inst)?;
     println!("wrote {} ({} tasks, {} edge servers)", out.display(), inst.n_tasks(), inst.edges.len());
     Ok(ExitCode::SUCCESS)
-}
-
-/// Generates every row of a scenario CSV into `dir` (skipping files that exist when
-/// `overwrite` is false) and writes `dir/list.csv`. Bad rows are reported and skipped.
-fn generate_set(csv: &Path, dir: &Path, overwrite: bool) -> Result<ExitCode> {
-    let mut code = ExitCode::SUCCESS;
-    let mut list = String::from("path\n");
-    let rows = read_scenario_csv(csv)?;
-    for row in rows {
-        match row {
-            Ok(r) => {
-                let file = format!("{}.json", r.id);
-                let path = dir.join(&file);
-                if overwrite || !path.exists() {
-                    write_json_atomic(&path, &generate(&r.scenario, r.seed, &r.id))?;
-                }
-                list.push_str(&file);
-                list.push('\n');
-            }
-            Err(e) => {
-                eprintln!("skipped: {e}");
-                code = ExitCode::FAILURE;
-            }
-        }
-    }
-    dnnrm::io::json::write_atomic(&dir.join("list.csv"), list.as_bytes())?;
-    Ok(code)
 }
 
 fn cmd_solve(a: SolveArgs) -> Result<ExitCode> {
@@ -351,16 +362,16 @@ fn cmd_validate(instance: &Path, solution: &Path) -> Result<ExitCode> {
     }
 }
 
-fn solvers_from(list: &str, cfg: &SolverConfig) -> Result<Vec<Box<dyn Solver>>> {
-    let names: Vec<&str> = if list == "all" {
-        registry().iter().map(|s| s.name).collect()
+fn solver_names(list: &str) -> Result<Vec<String>> {
+    let names: Vec<String> = if list == "all" {
+        registry().iter().map(|s| s.name.to_string()).collect()
     } else {
-        list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+        list.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
     if names.is_empty() {
         bail!("--solvers is empty");
     }
-    names.iter().map(|n| create(n, cfg).map_err(Into::into)).collect()
+    Ok(names)
 }
 
 fn seeds_from(list: &str) -> Result<Vec<u64>> {
@@ -369,6 +380,17 @@ fn seeds_from(list: &str) -> Result<Vec<u64>> {
             s.trim().parse::<u64>().with_context(|| format!("--seeds: `{s}` is not a non-negative integer"))
         })
         .collect()
+}
+
+fn shard_from(s: Option<&str>) -> Result<Option<(usize, usize)>> {
+    let Some(s) = s else { return Ok(None) };
+    let parsed = s
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse::<usize>().ok()?, n.trim().parse::<usize>().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && i < n => Ok(Some((i, n))),
+        _ => bail!("--shard must be i/n with 0 <= i < n, got `{s}`"),
+    }
 }
 
 fn set_jobs(jobs: Option<usize>) -> Result<()> {
@@ -381,64 +403,79 @@ fn set_jobs(jobs: Option<usize>) -> Result<()> {
     Ok(())
 }
 
+fn job_spec(solvers: &str, seeds: &str, flags: &SolverFlags, models_dir: &Path) -> Result<JobSpec> {
+    Ok(JobSpec {
+        solvers: solver_names(solvers)?,
+        seeds: seeds_from(seeds)?,
+        config: flags.config(),
+        base: flags.options(0)?,
+        models_dir: models_dir.to_path_buf(),
+    })
+}
+
 fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
     set_jobs(a.jobs)?;
-    let solvers = solvers_from(&a.solvers, &a.flags.config())?;
-    let seeds = seeds_from(&a.seeds)?;
-    let base = a.flags.options(0)?;
-    let (items, mut errors) = load_batch(a.scenarios.as_deref(), a.instances.as_deref())?;
+    let jobs = build_jobs(&job_spec(&a.solvers, &a.seeds, &a.flags, &a.models_dir)?)?;
+    let shard_spec = shard_from(a.shard.as_deref())?;
+    let (items, errors) = load_batch(a.scenarios.as_deref(), a.instances.as_deref())?;
     for e in &errors {
         eprintln!("skipped: {e}");
     }
+    let items = match shard_spec {
+        Some((i, n)) => shard(items, i, n),
+        None => items,
+    };
+    let batch = a.scenarios.as_deref().or(a.instances.as_deref()).unwrap_or(Path::new("batch"));
+    let set = batch.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let ctx =
+        RowContext { set, options: String::new(), revision: git_revision(), machine: machine_description() };
+    let results = Mutex::new(ResultsFile::open(Some(&a.out), !a.fresh)?);
     let pb = progress_bar(items.len() as u64, "eval");
-    let (rows, load_errors) = run_batch(&items, &solvers, &seeds, &base, &pb);
+    let load_errors = run_batch(&items, &jobs, &ctx, &results, &pb);
     pb.finish_and_clear();
     for e in &load_errors {
         eprintln!("skipped: {e}");
     }
-    errors.extend(load_errors);
-    write_rows(&a.out, &rows)?;
+    let rows = results.into_inner().map(|r| r.rows()).unwrap_or_default();
     let failed = rows.iter().filter(|r| r.status == "error").count();
-    eprintln!(
-        "wrote {} rows to {} ({} instances, {} skipped rows, {} error rows)",
-        rows.len(),
-        a.out.display(),
-        items.len() - errors.len().min(items.len()),
-        errors.len(),
-        failed
-    );
-    Ok(if errors.is_empty() && failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let skipped = errors.len() + load_errors.len();
+    eprintln!("{}: {} rows ({skipped} skipped inputs, {failed} error rows)", a.out.display(), rows.len());
+    Ok(if skipped == 0 && failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn cmd_merge(inputs: &[PathBuf], out: &Path) -> Result<ExitCode> {
+    let rows = merge(inputs)?;
+    write_rows(out, &rows)?;
+    eprintln!("{}: {} rows from {} files", out.display(), rows.len(), inputs.len());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
     set_jobs(a.jobs)?;
-    let solvers = solvers_from(&a.solvers, &a.flags.config())?;
-    let base = a.flags.options(0)?;
-    let mut sets = Vec::new();
-    let mut code = ExitCode::SUCCESS;
-    for set in a.sets.split(',').map(str::trim) {
-        let spec = a.instances_dir.join(format!("{set}.csv"));
-        let dir = a.instances_dir.join(set);
-        if generate_set(&spec, &dir, false)? != ExitCode::SUCCESS {
-            code = ExitCode::FAILURE;
-        }
-        let (items, errors) = load_batch(None, Some(&dir.join("list.csv")))?;
-        let pb = progress_bar(items.len() as u64, &format!("bench {set}"));
-        let (rows, load_errors) = run_batch(&items, &solvers, &[0], &base, &pb);
-        pb.finish_and_clear();
-        for e in errors.iter().chain(&load_errors) {
-            eprintln!("skipped: {e}");
-            code = ExitCode::FAILURE;
-        }
-        let out = a.out_dir.join(format!("{set}.csv"));
-        write_rows(&out, &rows)?;
-        eprintln!("{set}: {} rows -> {}", rows.len(), out.display());
-        sets.push((set.to_string(), rows));
+    let sets: Vec<String> = if a.sets == "all" {
+        available_sets(&a.instances_dir)
+    } else {
+        a.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+    };
+    let cfg = SuiteConfig {
+        instances_dir: a.instances_dir.clone(),
+        out_dir: a.out_dir.clone(),
+        sets,
+        jobs: job_spec(&a.solvers, "0", &a.flags, &a.models_dir)?,
+        fresh: a.fresh,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        shard: shard_from(a.shard.as_deref())?,
+    };
+    let outcome = run_suite(&cfg)?;
+    for s in &outcome.skipped {
+        eprintln!("skipped: {s}");
     }
-    let command = std::env::args().collect::<Vec<_>>().join(" ");
-    let md = dnnrm::bench::report::summary_markdown(&command, &sets);
-    let path = a.out_dir.join("summary.md");
-    dnnrm::io::json::write_atomic(&path, md.as_bytes())?;
-    eprintln!("wrote {}", path.display());
-    Ok(code)
+    for p in &outcome.written {
+        eprintln!("wrote {}", p.display());
+    }
+    Ok(if outcome.skipped.is_empty() && outcome.error_rows == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -1,9 +1,14 @@
-//! The generated report: per-solver tables in markdown. Generated, never edited by hand.
+//! The generated report (`results/summary.md`): per-set tables, the headline figure and
+//! links to the plots. Generated, never edited by hand; stamped with its command.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::runner::ResultRow;
+use super::runner::{ResultRow, EXACT_SOLVER};
+use super::stats::{ci95_half_width, mean, median, shifted_geomean};
+
+/// Shift of the shifted geometric mean of solve times, in seconds.
+pub const TIME_SHIFT_S: f64 = 0.01;
 
 /// Aggregates of one solver over a set.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,70 +17,86 @@ pub struct SolverSummary {
     pub runs: usize,
     pub errors: usize,
     pub mean_objective: f64,
-    /// Mean objective over the best solver's mean objective.
-    pub ratio_to_best: f64,
+    pub ci95: f64,
+    /// Mean of `ratio_to_opt` over the rows that have one, and how many.
+    pub ratio_to_opt: Option<(f64, usize)>,
+    /// Instances where the solver is best among the non-exact solvers (ties count).
+    pub wins: usize,
     pub mean_served: f64,
     pub median_time_s: f64,
+    pub sgm_time_s: f64,
 }
 
-/// Median of a non-empty slice (mean of the two middle values for even lengths).
-pub fn median(values: &[f64]) -> f64 {
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let mid = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[mid]
-    } else {
-        (v[mid - 1] + v[mid]) / 2.0
-    }
-}
-
-/// Summaries per solver, in order of first appearance in `rows`.
-pub fn summarise(rows: &[ResultRow]) -> Vec<SolverSummary> {
+fn solver_order(rows: &[ResultRow]) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
-    let mut by: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
     for r in rows {
-        if !by.contains_key(r.solver.as_str()) {
+        if !order.contains(&r.solver) {
             order.push(r.solver.clone());
         }
-        by.entry(r.solver.as_str()).or_default().push(r);
     }
-    let mut out: Vec<SolverSummary> = order
-        .iter()
-        .map(|s| {
-            let rs = &by[s.as_str()];
-            let ok: Vec<&&ResultRow> = rs.iter().filter(|r| r.objective.is_some()).collect();
-            let mean = |f: &dyn Fn(&ResultRow) -> f64| {
-                if ok.is_empty() {
-                    f64::NAN
-                } else {
-                    ok.iter().map(|r| f(r)).sum::<f64>() / ok.len() as f64
-                }
-            };
-            SolverSummary {
-                solver: s.clone(),
-                runs: rs.len(),
-                errors: rs.len() - ok.len(),
-                mean_objective: mean(&|r| r.objective.unwrap_or(0.0)),
-                ratio_to_best: f64::NAN,
-                mean_served: mean(&|r| r.served_fraction.unwrap_or(0.0)),
-                median_time_s: median(&rs.iter().map(|r| r.wall_s).collect::<Vec<_>>()),
-            }
-        })
-        .collect();
-    let best = out.iter().map(|s| s.mean_objective).filter(|v| v.is_finite()).fold(f64::NAN, f64::max);
-    for s in &mut out {
-        s.ratio_to_best = s.mean_objective / best;
-    }
-    out
+    // The exact solver first, then registry order where known, then the rest.
+    let rank = |s: &str| {
+        crate::solver::registry().iter().position(|i| i.name == s).unwrap_or(usize::MAX - 1)
+            - usize::from(s == EXACT_SOLVER) * usize::MAX / 2
+    };
+    order.sort_by_key(|s| rank(s));
+    order
 }
 
-/// Formats seconds compactly (ms below one second).
+/// Mean objective per (solver, instance), over seeds.
+fn per_instance(rows: &[ResultRow]) -> BTreeMap<(String, String), f64> {
+    let mut acc: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for r in rows {
+        if let Some(o) = r.objective {
+            acc.entry((r.solver.clone(), r.instance.clone())).or_default().push(o);
+        }
+    }
+    acc.into_iter().map(|(k, v)| (k, mean(&v))).collect()
+}
+
+/// Summaries per solver (exact solver first, then registry order).
+pub fn summarise(rows: &[ResultRow]) -> Vec<SolverSummary> {
+    let per = per_instance(rows);
+    let mut best: BTreeMap<&str, f64> = BTreeMap::new();
+    for ((s, i), &o) in &per {
+        if s != EXACT_SOLVER {
+            let b = best.entry(i.as_str()).or_insert(f64::NEG_INFINITY);
+            *b = b.max(o);
+        }
+    }
+    solver_order(rows)
+        .into_iter()
+        .map(|s| {
+            let rs: Vec<&ResultRow> = rows.iter().filter(|r| r.solver == s).collect();
+            let objs: Vec<f64> = rs.iter().filter_map(|r| r.objective).collect();
+            let ratios: Vec<f64> = rs.iter().filter_map(|r| r.ratio_to_opt).collect();
+            let times: Vec<f64> = rs.iter().map(|r| r.wall_s).collect();
+            let wins = if s == EXACT_SOLVER {
+                0
+            } else {
+                per.iter().filter(|((ps, i), &o)| *ps == s && o >= best[i.as_str()] - 1e-9).count()
+            };
+            SolverSummary {
+                runs: rs.len(),
+                errors: rs.len() - objs.len(),
+                mean_objective: mean(&objs),
+                ci95: ci95_half_width(&objs),
+                ratio_to_opt: (!ratios.is_empty()).then(|| (mean(&ratios), ratios.len())),
+                wins,
+                mean_served: mean(&rs.iter().filter_map(|r| r.served_fraction).collect::<Vec<_>>()),
+                median_time_s: median(&times),
+                sgm_time_s: shifted_geomean(&times, TIME_SHIFT_S),
+                solver: s,
+            }
+        })
+        .collect()
+}
+
+/// Formats seconds compactly.
 pub fn fmt_time(s: f64) -> String {
-    if s < 1e-3 {
+    if !s.is_finite() {
+        "-".into()
+    } else if s < 1e-3 {
         format!("{:.1} µs", s * 1e6)
     } else if s < 1.0 {
         format!("{:.2} ms", s * 1e3)
@@ -87,27 +108,42 @@ pub fn fmt_time(s: f64) -> String {
 /// The markdown table of one set.
 pub fn set_table(set: &str, rows: &[ResultRow]) -> String {
     let mut md = String::new();
-    let n_inst = rows.iter().map(|r| r.instance.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+    let n_inst = super::runner::instances_of(rows).len();
     let _ = writeln!(md, "### Set `{set}` ({n_inst} instances)\n");
     let _ = writeln!(
         md,
-        "| solver | runs | errors | mean objective | ratio to best | served fraction | median time |"
+        "| solver | runs | errors | mean objective ± 95% CI | ratio to MILP optimum | wins | served fraction | median time | SGM time |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for s in summarise(rows) {
+        let ratio = s.ratio_to_opt.map_or("-".to_string(), |(r, n)| format!("{r:.4} (n={n})"));
+        let ci = if s.ci95.is_finite() { format!(" ± {:.4}", s.ci95) } else { String::new() };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.4} | {:.3} | {:.3} | {} |",
+            "| {} | {} | {} | {:.4}{} | {} | {} | {:.3} | {} | {} |",
             s.solver,
             s.runs,
             s.errors,
             s.mean_objective,
-            s.ratio_to_best,
+            ci,
+            ratio,
+            if s.solver == EXACT_SOLVER { "-".to_string() } else { s.wins.to_string() },
             s.mean_served,
-            fmt_time(s.median_time_s)
+            fmt_time(s.median_time_s),
+            fmt_time(s.sgm_time_s)
         );
     }
     md
+}
+
+/// The paper's headline figure: the proposed scheme's improvement over DDPG in %, on
+/// the given rows (mean objectives), if both solvers are present.
+pub fn headline(rows: &[ResultRow]) -> Option<f64> {
+    let m = |name: &str| {
+        let v: Vec<f64> = rows.iter().filter(|r| r.solver == name).filter_map(|r| r.objective).collect();
+        (!v.is_empty()).then(|| mean(&v))
+    };
+    Some((m("drl")? / m("ddpg")? - 1.0) * 100.0)
 }
 
 /// A one-line description of this machine: CPU model and logical cores.
@@ -124,10 +160,10 @@ pub fn machine_description() -> String {
     format!("{cpu}, {cores} logical cores")
 }
 
-/// The current git revision, or `unknown`.
+/// The current git revision (`-dirty` when the work tree has changes), or `unknown`.
 pub fn git_revision() -> String {
     std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
+        .args(["describe", "--always", "--dirty", "--abbrev=10"])
         .output()
         .ok()
         .filter(|o| o.status.success())
@@ -154,8 +190,8 @@ pub fn utc_date() -> String {
 }
 
 /// The whole summary: a header stamped with the command, date, revision and machine,
-/// then one table per set.
-pub fn summary_markdown(command: &str, sets: &[(String, Vec<ResultRow>)]) -> String {
+/// the headline, one table per set, then `extra` sections (already markdown).
+pub fn summary_markdown(command: &str, sets: &[(String, Vec<ResultRow>)], extra: &[String]) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# dnnrm benchmark summary\n");
     let _ = writeln!(
@@ -167,11 +203,27 @@ pub fn summary_markdown(command: &str, sets: &[(String, Vec<ResultRow>)]) -> Str
     );
     let _ = writeln!(
         md,
-        "Objective: mean inference accuracy `A` (MODEL.md §5) as judged by the evaluator; ratio: mean objective over \
-         the best solver's mean; time: median wall time of one solve, measured by the runner.\n"
+        "Objective: mean inference accuracy `A` (MODEL.md §5) as judged by the evaluator, mean ± 95% Student-t \
+         interval over runs. Ratio to MILP optimum: mean of objective / optimum over the instances where `milp` \
+         proved optimality (n of them). Wins: instances where the solver is best among the non-exact solvers \
+         (ties count for each). Times: wall time of one solve measured by the runner; median and shifted \
+         geometric mean (shift {TIME_SHIFT_S} s).\n"
     );
+    if let Some((_, rows)) = sets.iter().find(|(s, _)| s == "default") {
+        if let Some(h) = headline(rows) {
+            let _ = writeln!(
+                md,
+                "**Headline (set `default`):** the proposed scheme `drl` improves the mean objective over `ddpg` by \
+                 **{h:.1}%** (the paper reports 31.4%).\n"
+            );
+        }
+    }
     for (set, rows) in sets {
         md.push_str(&set_table(set, rows));
+        md.push('\n');
+    }
+    for e in extra {
+        md.push_str(e);
         md.push('\n');
     }
     md

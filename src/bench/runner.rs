@@ -1,8 +1,15 @@
 //! The runner owns the loop: it times each solve, sends every answer through the
 //! evaluator and turns it into a results row. A solver error or an answer the
 //! evaluator rejects becomes an `error` row; the batch goes on.
+//!
+//! Long runs are safe to stop: after each instance the results file is rewritten
+//! atomically (temporary file, then rename), so Ctrl-C leaves a valid file, and a rerun
+//! skips the rows already present for the same (instance, solver, options, seed,
+//! revision).
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -14,20 +21,33 @@ use crate::model::{evaluate, Instance};
 use crate::scenario::generate;
 use crate::solver::{SolveOptions, SolveReport, Solver};
 
-/// One row of a results CSV: one (instance, solver, seed) run.
+/// Name of the exact solver whose proven optima are the yardstick.
+pub const EXACT_SOLVER: &str = "milp";
+
+/// One row of a results CSV: one (instance, solver, options, seed) run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
+    /// Instance set (the scenario CSV's stem, or the batch file's).
+    pub set: String,
     pub instance: String,
     pub n_tasks: usize,
     pub solver: String,
+    /// Solver options (time limit, threads, solver settings) as `key=value` pairs.
+    pub options: String,
+    /// Solver version (crate version, plus the checkpoint for learned solvers).
+    pub version: String,
+    /// Run seed; for a learned solver, the training seed of its checkpoint.
     pub seed: u64,
     /// A [`crate::solver::Status`], or `error` when the solver failed or its answer
     /// broke a constraint.
     pub status: String,
     /// Objective `A` as computed by the evaluator (empty on error).
     pub objective: Option<f64>,
-    /// Upper bound reported by the solver, if any.
+    /// Upper bound on `A` reported by the solver, if any.
     pub bound: Option<f64>,
+    /// Objective over the MILP optimum of the same instance, only where the MILP
+    /// proved optimality.
+    pub ratio_to_opt: Option<f64>,
     pub served_fraction: Option<f64>,
     pub local: Option<usize>,
     pub edge: Option<usize>,
@@ -37,8 +57,35 @@ pub struct ResultRow {
     pub compute_utilisation: Option<f64>,
     /// Wall time of the solve call, measured by the runner.
     pub wall_s: f64,
+    /// Git revision of the code that produced the row.
+    pub revision: String,
+    /// Machine description (CPU, cores).
+    pub machine: String,
+    /// Solver statistics as `name=value` pairs separated by `;` (e.g. MILP nodes).
+    pub stats: String,
     /// The solver's reason, or the error message.
     pub message: String,
+}
+
+impl ResultRow {
+    /// One statistic of the `stats` column.
+    pub fn stat(&self, name: &str) -> Option<f64> {
+        self.stats.split(';').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name)?.1.parse().ok())
+    }
+
+    /// The identity of a run; a rerun with the same key replaces the row.
+    pub fn key(&self) -> (String, String, String, String, u64) {
+        (self.set.clone(), self.instance.clone(), self.solver.clone(), self.options.clone(), self.seed)
+    }
+}
+
+/// What a row records besides the run itself.
+#[derive(Debug, Clone, Default)]
+pub struct RowContext {
+    pub set: String,
+    pub options: String,
+    pub revision: String,
+    pub machine: String,
 }
 
 /// Solves `inst` with `solver`, timing the call and judging the answer. The report is
@@ -48,17 +95,30 @@ pub fn run_one(
     solver: &dyn Solver,
     opts: &SolveOptions,
 ) -> (ResultRow, Option<SolveReport>) {
+    run_one_in(inst, solver, opts, &RowContext::default())
+}
+
+fn run_one_in(
+    inst: &Instance,
+    solver: &dyn Solver,
+    opts: &SolveOptions,
+    ctx: &RowContext,
+) -> (ResultRow, Option<SolveReport>) {
     let start = Instant::now();
     let result = solver.solve(inst, opts);
     let wall_s = start.elapsed().as_secs_f64();
     let mut row = ResultRow {
+        set: ctx.set.clone(),
         instance: inst.id.clone(),
         n_tasks: inst.n_tasks(),
         solver: solver.name().to_string(),
+        options: ctx.options.clone(),
+        version: solver.version(),
         seed: opts.seed,
         status: "error".into(),
         objective: None,
         bound: None,
+        ratio_to_opt: None,
         served_fraction: None,
         local: None,
         edge: None,
@@ -67,6 +127,9 @@ pub fn run_one(
         rb_utilisation: None,
         compute_utilisation: None,
         wall_s,
+        revision: ctx.revision.clone(),
+        machine: ctx.machine.clone(),
+        stats: String::new(),
         message: String::new(),
     };
     let report = match result {
@@ -90,6 +153,7 @@ pub fn run_one(
             row.rb_utilisation = Some(ev.rb_utilisation);
             row.compute_utilisation = Some(ev.compute_utilisation);
             row.message = report.reason.clone();
+            row.stats = report.stats.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";");
         }
     }
     (row, Some(report))
@@ -141,7 +205,14 @@ pub fn load_batch(
     Ok((items, errors))
 }
 
-/// A progress bar on stderr, hidden when stderr is not a terminal.
+/// Keeps the items of shard `i` of `n` (item index modulo `n`), so that `n` shards
+/// together run every item exactly once.
+pub fn shard<T>(items: Vec<T>, i: usize, n: usize) -> Vec<T> {
+    items.into_iter().enumerate().filter(|(k, _)| k % n == i).map(|(_, x)| x).collect()
+}
+
+/// A progress bar on stderr. When stderr is not a terminal the bar is hidden and the
+/// runner prints a plain line every tenth of the way instead.
 pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     use std::io::IsTerminal;
     let pb = ProgressBar::with_draw_target(
@@ -160,41 +231,137 @@ pub fn progress_bar(len: u64, what: &str) -> ProgressBar {
     pb
 }
 
-/// Runs every solver with every seed on every item, in parallel over items. Returns
-/// the rows in (item, solver, seed) order and the items that could not be loaded.
-pub fn run_batch(
-    items: &[BatchItem],
-    solvers: &[Box<dyn Solver>],
-    seeds: &[u64],
-    base: &SolveOptions,
-    progress: &ProgressBar,
-) -> (Vec<ResultRow>, Vec<IoError>) {
-    let per_item: Vec<Result<Vec<ResultRow>, IoError>> = items
-        .par_iter()
-        .map(|item| {
-            let inst = item.instance()?;
-            let mut rows = Vec::with_capacity(solvers.len() * seeds.len());
-            for solver in solvers {
-                for &seed in seeds {
-                    let opts = SolveOptions { seed, ..base.clone() };
-                    let (row, _) = run_one(&inst, solver.as_ref(), &opts);
-                    progress.set_message(format!("{} {}", row.solver, row.instance));
-                    rows.push(row);
-                }
-            }
-            progress.inc(1);
-            Ok(rows)
-        })
-        .collect();
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    for r in per_item {
-        match r {
-            Ok(mut v) => rows.append(&mut v),
-            Err(e) => errors.push(e),
+fn tick(progress: &ProgressBar) {
+    progress.inc(1);
+    if progress.is_hidden() {
+        let (pos, len) = (progress.position(), progress.length().unwrap_or(0));
+        let step = (len / 10).max(1);
+        if pos % step == 0 || pos == len {
+            eprintln!(
+                "{}: {pos}/{len} instances ({:.0} s)",
+                progress.prefix(),
+                progress.elapsed().as_secs_f64()
+            );
         }
     }
-    (rows, errors)
+}
+
+/// One solver configuration to run on every instance.
+#[derive(Clone)]
+pub struct Job {
+    pub solver: Arc<dyn Solver>,
+    pub options: SolveOptions,
+    /// The `options` column: `key=value` pairs describing this configuration.
+    pub label: String,
+}
+
+/// The results of a batch, kept in canonical order (set, instance, solver, options,
+/// seed) and rewritten atomically to `path` (when given) after every instance.
+pub struct ResultsFile {
+    path: Option<PathBuf>,
+    rows: BTreeMap<(String, String, String, String, u64), ResultRow>,
+}
+
+impl ResultsFile {
+    /// Starts from the rows already in `path` when it exists and `resume` is set.
+    pub fn open(path: Option<&Path>, resume: bool) -> Result<Self, IoError> {
+        let mut rows = BTreeMap::new();
+        if let (Some(p), true) = (path, resume) {
+            if p.exists() {
+                for r in read_rows(p)? {
+                    rows.insert(r.key(), r);
+                }
+            }
+        }
+        Ok(ResultsFile { path: path.map(Path::to_path_buf), rows })
+    }
+
+    /// Whether a row with this key and revision is already present.
+    fn done(&self, key: &(String, String, String, String, u64), revision: &str) -> bool {
+        self.rows.get(key).is_some_and(|r| r.revision == revision)
+    }
+
+    fn insert(&mut self, rows: Vec<ResultRow>) -> Result<(), IoError> {
+        for r in rows {
+            self.rows.insert(r.key(), r);
+        }
+        match &self.path {
+            Some(p) => write_rows(p, &self.rows()),
+            None => Ok(()),
+        }
+    }
+
+    /// All rows in canonical order, with `ratio_to_opt` filled in.
+    pub fn rows(&self) -> Vec<ResultRow> {
+        let mut rows: Vec<ResultRow> = self.rows.values().cloned().collect();
+        fill_ratio_to_opt(&mut rows);
+        rows
+    }
+}
+
+/// Sets `ratio_to_opt` of every row whose instance has a proven MILP optimum.
+pub fn fill_ratio_to_opt(rows: &mut [ResultRow]) {
+    let mut opt: BTreeMap<(String, String), f64> = BTreeMap::new();
+    for r in rows.iter() {
+        if r.solver == EXACT_SOLVER && r.status == "optimal" {
+            if let Some(o) = r.objective {
+                opt.insert((r.set.clone(), r.instance.clone()), o);
+            }
+        }
+    }
+    for r in rows.iter_mut() {
+        r.ratio_to_opt = match (r.objective, opt.get(&(r.set.clone(), r.instance.clone()))) {
+            (Some(o), Some(&best)) if best > 0.0 => Some(o / best),
+            (Some(_), Some(_)) => Some(1.0),
+            _ => None,
+        };
+    }
+}
+
+/// Runs every job on every item, in parallel over items, skipping the runs already in
+/// `results` for this revision. Returns the items that could not be loaded.
+pub fn run_batch(
+    items: &[BatchItem],
+    jobs: &[Job],
+    ctx: &RowContext,
+    results: &Mutex<ResultsFile>,
+    progress: &ProgressBar,
+) -> Vec<IoError> {
+    let outcome: Vec<Result<(), IoError>> = items
+        .par_iter()
+        .map(|item| {
+            let inst = match item.instance() {
+                Ok(i) => i,
+                Err(e) => {
+                    tick(progress);
+                    return Err(e);
+                }
+            };
+            let mut rows = Vec::new();
+            for job in jobs {
+                let row_ctx = RowContext { options: job.label.clone(), ..ctx.clone() };
+                let key = (
+                    ctx.set.clone(),
+                    inst.id.clone(),
+                    job.solver.name().to_string(),
+                    job.label.clone(),
+                    job.options.seed,
+                );
+                if results.lock().map(|r| r.done(&key, &ctx.revision)).unwrap_or(false) {
+                    continue;
+                }
+                progress.set_message(format!("{} {}", job.solver.name(), inst.id));
+                rows.push(run_one_in(&inst, job.solver.as_ref(), &job.options, &row_ctx).0);
+            }
+            let written = match results.lock() {
+                Ok(mut r) => r.insert(rows),
+                Err(_) => Ok(()),
+            };
+            tick(progress);
+            written
+        })
+        .collect();
+    outcome.into_iter().filter_map(Result::err).collect()
 }
 
 /// Writes rows as CSV, atomically.
@@ -209,7 +376,7 @@ pub fn write_rows(path: &Path, rows: &[ResultRow]) -> Result<(), IoError> {
     crate::io::json::write_atomic(path, &bytes)
 }
 
-/// Reads a results CSV written by [`write_rows`].
+/// Reads a results CSV written by [`write_rows`]; a bad row names its line.
 pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>, IoError> {
     let mut rdr = csv::Reader::from_path(path)
         .map_err(|e| IoError::Read { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
@@ -223,4 +390,20 @@ pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>, IoError> {
             })
         })
         .collect()
+}
+
+/// Merges results files (e.g. shards): the union of their rows in canonical order; a
+/// row present in several files is taken from the last one.
+pub fn merge(paths: &[PathBuf]) -> Result<Vec<ResultRow>, IoError> {
+    let mut file = ResultsFile { path: None, rows: BTreeMap::new() };
+    for p in paths {
+        file.insert(read_rows(p)?)?;
+    }
+    Ok(file.rows())
+}
+
+/// Distinct instance ids of `rows`, in order.
+pub fn instances_of(rows: &[ResultRow]) -> Vec<String> {
+    let mut seen = HashSet::new();
+    rows.iter().filter(|r| seen.insert(r.instance.clone())).map(|r| r.instance.clone()).collect()
 }

@@ -53,6 +53,12 @@ pub trait Solver: Send + Sync {
     /// The registry name, e.g. `greedy-ls`.
     fn name(&self) -> &str;
 
+    /// The solver's version, recorded in every results row: the crate version, plus
+    /// what identifies the solver's own state (e.g. a learned solver's checkpoint).
+    fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_string()
+    }
+
     /// Solves one instance. The instance has been validated.
     fn solve(&self, inst: &Instance, opts: &SolveOptions) -> Result<SolveReport, SolverError>;
 }

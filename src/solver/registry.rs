@@ -19,10 +19,32 @@ pub struct SolverConfig {
     pub fallback: Option<String>,
 }
 
+impl SolverConfig {
+    /// The settings as `key=value` pairs (for the results' `options` column).
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = &self.checkpoint {
+            parts.push(format!("checkpoint={}", c.display()));
+        }
+        if let Some(g) = self.mip_rel_gap {
+            parts.push(format!("mip_rel_gap={g}"));
+        }
+        if self.warm_start {
+            parts.push("warm_start=true".into());
+        }
+        if let Some(f) = &self.fallback {
+            parts.push(format!("fallback={f}"));
+        }
+        parts.join(";")
+    }
+}
+
 /// A registered solver.
 pub struct SolverInfo {
     pub name: &'static str,
     pub description: &'static str,
+    /// Learned solvers load checkpoints; the benchmark runs them once per training seed.
+    pub learned: bool,
     pub build: fn(&SolverConfig) -> Result<Box<dyn Solver>, SolverError>,
 }
 
@@ -32,31 +54,37 @@ pub fn registry() -> &'static [SolverInfo] {
         SolverInfo {
             name: "random",
             description: "seeded random feasible decisions (a floor, not a baseline)",
+            learned: false,
             build: |_| Ok(Box::new(RandomSolver)),
         },
         SolverInfo {
             name: "local-only",
             description: "every task on its device with its most accurate local model",
+            learned: false,
             build: |_| Ok(Box::new(OnlyLocation(Location::Local))),
         },
         SolverInfo {
             name: "edge-only",
             description: "edge servers only: coverage-per-MB cache, gain-per-resource assignment",
+            learned: false,
             build: |_| Ok(Box::new(OnlyLocation(Location::Edge))),
         },
         SolverInfo {
             name: "cloud-only",
             description: "cloud only: gain-per-resource assignment of RBs",
+            learned: false,
             build: |_| Ok(Box::new(OnlyLocation(Location::Cloud))),
         },
         SolverInfo {
             name: "greedy",
             description: "best local base, coverage-per-MB cache, gain-per-resource assignment",
+            learned: false,
             build: |_| Ok(Box::new(Greedy)),
         },
         SolverInfo {
             name: "greedy-ls",
             description: "greedy, then local search over assignments and cache contents",
+            learned: false,
             build: |_| Ok(Box::new(GreedyLocalSearch)),
         },
     ];
