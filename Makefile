@@ -4,7 +4,7 @@ BIN := target/release/dnnrm
 JOBS ?=
 JOBS_FLAG := $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: all deps build test bench clippy fmt clean-results
+.PHONY: all deps build test bench check-rl clippy fmt
 
 all: build
 
@@ -22,6 +22,11 @@ test: deps
 ## results/default.csv and results/summary.md.
 bench: build
 	$(BIN) bench --sets default --out-dir results $(JOBS_FLAG)
+
+## Verifies the RL core: DDPG on Pendulum, seeds 0,1,2, 30k steps each; fails unless
+## at least 2 of 3 seeds reach a mean evaluation return of -250 or better.
+check-rl: deps
+	RAYON_NUM_THREADS=1 $(CARGO) run --release --bin check_rl -- --seeds 0,1,2 --steps 30000
 
 clippy: deps
 	$(CARGO) clippy --release --all-targets -- -D warnings

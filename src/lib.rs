@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod io;
 pub mod model;
+pub mod rl;
 pub mod scenario;
 pub mod solver;
 pub mod solvers;

@@ -1,6 +1,7 @@
 //! One file per solver, plus the partial-solution state they share.
 
 pub mod baselines;
+pub mod drl;
 pub mod greedy;
 pub mod local_search;
 pub mod partial;

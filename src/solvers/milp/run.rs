@@ -1,0 +1,157 @@
+//! Running one HiGHS solve safely: in a freshly spawned OS thread (HiGHS fixes its
+//! thread count per OS thread at the first solve, so a new thread honours `threads`
+//! on every call), silenced, with a wall-clock guard (HiGHS does not check its time
+//! limit in every phase), and with every HiGHS status turned into plain data.
+
+use std::ffi::{c_char, c_int, c_void};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use highs::{HighsModelStatus, HighsOptionValue, HighsSolutionStatus, RowProblem, Sense, SolvedModel};
+
+extern "C" {
+    // Part of the HiGHS C API linked by `highs-sys`; the safe `highs` crate only reads
+    // `HighsInt` infos, and `mip_node_count` is an `int64` info.
+    fn Highs_getInt64InfoValue(highs: *const c_void, info: *const c_char, value: *mut i64) -> c_int;
+}
+
+/// Extra wall time granted beyond the HiGHS time limit before the guard gives up.
+pub const GUARD_GRACE: Duration = Duration::from_secs(2);
+
+/// HiGHS's default absolute MIP gap (on the sum of accuracies), left unchanged.
+pub const HIGHS_MIP_ABS_GAP: f64 = 1e-6;
+
+/// Settings of one solve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// HiGHS time limit in seconds; `None` for none.
+    pub time_limit_s: Option<f64>,
+    pub threads: u32,
+    /// Relative MIP gap (ignored by LPs).
+    pub mip_rel_gap: f64,
+    /// Wall-clock guard; `None` waits for HiGHS however long it takes.
+    pub guard: Option<Duration>,
+}
+
+/// What HiGHS returned, as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    pub status: HighsModelStatus,
+    /// Column values when HiGHS holds a feasible primal solution.
+    pub values: Option<Vec<f64>>,
+    /// Objective of that solution (without the encoding's constant).
+    pub objective: f64,
+    /// MIP dual bound (`mip_dual_bound`), for a MIP; `None` if not finite.
+    pub dual_bound: Option<f64>,
+    /// HiGHS `mip_gap`; `None` if not finite.
+    pub mip_gap: Option<f64>,
+    /// `mip_node_count`.
+    pub nodes: u64,
+    /// Simplex iterations (LP relaxations).
+    pub iterations: u64,
+    /// Wall time of `Highs_run`, s.
+    pub solve_s: f64,
+}
+
+/// The outcome of [`run`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Finished(RunResult),
+    /// HiGHS did not return within the guard; its thread is left to finish alone.
+    GuardTimeout { waited_s: f64 },
+    /// HiGHS refused the model or an option, or its thread died.
+    Failed(String),
+}
+
+fn collect(solved: &SolvedModel, solve_s: f64) -> RunResult {
+    let status = solved.status();
+    let feasible = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
+    let finite = |v: Result<f64, _>| v.ok().filter(|x: &f64| x.is_finite());
+    let mut nodes: i64 = 0;
+    // SAFETY: the pointer is a live HiGHS instance owned by `solved`; the name is a
+    // NUL-terminated string and `nodes` outlives the call.
+    let rc = unsafe { Highs_getInt64InfoValue(solved.as_ptr(), c"mip_node_count".as_ptr(), &mut nodes) };
+    RunResult {
+        status,
+        values: feasible.then(|| solved.get_solution().columns().to_vec()),
+        objective: solved.objective_value(),
+        dual_bound: finite(solved.double_info_value(c"mip_dual_bound")),
+        mip_gap: finite(solved.double_info_value(c"mip_gap")),
+        nodes: if rc == 0 { nodes.max(0) as u64 } else { 0 },
+        iterations: solved.int_info_value(c"simplex_iteration_count").unwrap_or(0).max(0) as u64,
+        solve_s,
+    }
+}
+
+fn opt<V: HighsOptionValue>(model: &mut highs::Model, name: &str, value: V) -> Result<(), String> {
+    model.try_set_option(name, value).map_err(|_| format!("HiGHS rejected option `{name}`"))
+}
+
+fn run_here(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Result<RunResult, String> {
+    let mut model =
+        problem.try_optimise(Sense::Maximise).map_err(|e| format!("HiGHS refused the model: {e:?}"))?;
+    opt(&mut model, "output_flag", false)?;
+    opt(&mut model, "log_to_console", false)?;
+    opt(&mut model, "threads", i32::try_from(s.threads.max(1)).unwrap_or(1))?;
+    opt(&mut model, "mip_rel_gap", s.mip_rel_gap)?;
+    if let Some(t) = s.time_limit_s {
+        opt(&mut model, "time_limit", t.max(1e-3))?;
+    }
+    if let Some(v) = initial {
+        // An infeasible or mis-sized start is only a missed hint, not an error.
+        let _ = model.try_set_solution(Some(&v), None, None, None);
+    }
+    let t0 = Instant::now();
+    let solved = model.try_solve().map_err(|e| format!("HiGHS run failed: {e:?}"))?;
+    Ok(collect(&solved, t0.elapsed().as_secs_f64()))
+}
+
+/// Solves `problem` (maximise) in a new OS thread and waits at most `s.guard`.
+pub fn run(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Outcome {
+    let (tx, rx) = mpsc::channel();
+    let settings = s.clone();
+    let spawned = std::thread::Builder::new().name("dnnrm-highs".into()).spawn(move || {
+        let _ = tx.send(run_here(problem, initial, &settings));
+    });
+    if let Err(e) = spawned {
+        return Outcome::Failed(format!("cannot spawn the HiGHS thread: {e}"));
+    }
+    let t0 = Instant::now();
+    let received = match s.guard {
+        Some(g) => rx.recv_timeout(g),
+        None => rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected),
+    };
+    match received {
+        Ok(Ok(r)) => Outcome::Finished(r),
+        Ok(Err(e)) => Outcome::Failed(e),
+        Err(mpsc::RecvTimeoutError::Timeout) => Outcome::GuardTimeout { waited_s: t0.elapsed().as_secs_f64() },
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Outcome::Failed("the HiGHS thread stopped without an answer (it panicked)".into())
+        }
+    }
+}
+
+/// Name of a HiGHS model status, for reasons.
+pub fn status_name(s: HighsModelStatus) -> &'static str {
+    match s {
+        HighsModelStatus::NotSet => "not set",
+        HighsModelStatus::LoadError => "load error",
+        HighsModelStatus::ModelError => "model error",
+        HighsModelStatus::PresolveError => "presolve error",
+        HighsModelStatus::SolveError => "solve error",
+        HighsModelStatus::PostsolveError => "postsolve error",
+        HighsModelStatus::ModelEmpty => "model empty",
+        HighsModelStatus::Infeasible => "infeasible",
+        HighsModelStatus::UnboundedOrInfeasible => "unbounded or infeasible",
+        HighsModelStatus::Unbounded => "unbounded",
+        HighsModelStatus::Optimal => "optimal",
+        HighsModelStatus::ObjectiveBound => "objective bound reached",
+        HighsModelStatus::ObjectiveTarget => "objective target reached",
+        HighsModelStatus::ReachedTimeLimit => "time limit reached",
+        HighsModelStatus::ReachedIterationLimit => "iteration limit reached",
+        HighsModelStatus::Unknown => "unknown",
+        HighsModelStatus::ReachedSolutionLimit => "solution limit reached",
+        HighsModelStatus::ReachedInterrupt => "interrupted",
+        HighsModelStatus::ReachedMemoryLimit => "memory limit reached",
+    }
+}
