@@ -52,6 +52,9 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Train a learned solver (writes the best checkpoint and curve.csv).
+    #[command(subcommand)]
+    Train(TrainCmd),
     /// List the registered solvers.
     Solvers,
 }
@@ -95,6 +98,37 @@ impl Args for ScenarioFlags {
     fn augment_args_for_update(cmd: Command) -> Command {
         Self::augment_args(cmd)
     }
+}
+
+#[derive(Subcommand)]
+enum TrainCmd {
+    /// The proposed scheme (set DQN + packing subroutine) or one of its ablations.
+    Drl(TrainDrlArgs),
+}
+
+#[derive(clap::Args)]
+struct TrainDrlArgs {
+    /// Seed of the run (network, exploration, replay, instance stream).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Environment steps (decisions).
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Output folder (default models/<solver>/seed<S>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// full, no-subroutine or no-masking.
+    #[arg(long, default_value = "full")]
+    variant: String,
+    /// Training configuration JSON (every field optional; see DrlTrainConfig).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Smallest and largest number of devices of the training family.
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"])]
+    n_devices: Option<Vec<usize>>,
+    /// Smallest and largest number of edge servers of the training family.
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"])]
+    n_edges: Option<Vec<usize>>,
 }
 
 #[derive(clap::Args)]
@@ -253,6 +287,7 @@ fn main() -> ExitCode {
         Cmd::Eval(a) => cmd_eval(a),
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Merge { inputs, out } => cmd_merge(&inputs, &out),
+        Cmd::Train(TrainCmd::Drl(a)) => cmd_train_drl(a),
         Cmd::Solvers => {
             for s in registry() {
                 println!("{:<12} {}", s.name, s.description);
@@ -415,7 +450,7 @@ fn job_spec(solvers: &str, seeds: &str, flags: &SolverFlags, models_dir: &Path) 
 
 fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
     set_jobs(a.jobs)?;
-    let jobs = build_jobs(&job_spec(&a.solvers, &a.seeds, &a.flags, &a.models_dir)?)?;
+    let (jobs, _) = build_jobs(&job_spec(&a.solvers, &a.seeds, &a.flags, &a.models_dir)?, false)?;
     let shard_spec = shard_from(a.shard.as_deref())?;
     let (items, errors) = load_batch(a.scenarios.as_deref(), a.instances.as_deref())?;
     for e in &errors {
@@ -467,6 +502,9 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
         shard: shard_from(a.shard.as_deref())?,
     };
     let outcome = run_suite(&cfg)?;
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
     for s in &outcome.skipped {
         eprintln!("skipped: {s}");
     }
@@ -478,4 +516,69 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
+    use dnnrm::rl::train::{Event, ProgressReporter};
+    use dnnrm::rl::train_drl::{train_drl, DrlTrainConfig};
+    use dnnrm::solvers::drl::construct::Variant;
+
+    let mut cfg: DrlTrainConfig = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("{}: not a training configuration", p.display()))?
+        }
+        None => DrlTrainConfig::default(),
+    };
+    cfg.seed = a.seed;
+    cfg.variant = match a.variant.as_str() {
+        "full" => Variant::Full,
+        "no-subroutine" => Variant::NoSubroutine,
+        "no-masking" => Variant::NoMasking,
+        v => bail!("--variant must be full, no-subroutine or no-masking, got `{v}`"),
+    };
+    if let Some(s) = a.steps {
+        cfg.train.total_steps = s;
+    }
+    if let Some(v) = &a.n_devices {
+        cfg.family.n_devices = (v[0], v[1]);
+    }
+    if let Some(v) = &a.n_edges {
+        cfg.family.n_edges = (v[0], v[1]);
+    }
+    let name = dnnrm::solvers::drl::solver_name(cfg.variant);
+    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/{name}/seed{}", a.seed)));
+    let pb = progress_bar(cfg.train.total_steps, &format!("train {name} seed {}", a.seed));
+    let start = std::time::Instant::now();
+    let reporter = ProgressReporter::new(500, |p: &dnnrm::rl::Progress| {
+        pb.set_position(p.step);
+        pb.set_message(format!(
+            "return {} | validation {} (best {})",
+            p.last_episode_return.map_or("-".into(), |r| format!("{r:.2}")),
+            p.last_eval.map_or("-".into(), |v| format!("{v:.4}")),
+            p.best_eval.map_or("-".into(), |v| format!("{v:.4}")),
+        ));
+        if pb.is_hidden() && matches!(p.event, Event::Evaluation { .. }) {
+            eprintln!(
+                "step {}/{}: validation {:.4} (best {:.4})",
+                p.step,
+                p.total_steps,
+                p.last_eval.unwrap_or(f64::NAN),
+                p.best_eval.unwrap_or(f64::NAN)
+            );
+        }
+    });
+    let report = train_drl(&cfg, &out, vec![Box::new(reporter)])?;
+    pb.finish_and_clear();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{}: {} steps, {} updates in {secs:.0} s ({:.0} steps/s); best validation {} at step {}",
+        out.display(),
+        report.steps,
+        report.updates,
+        report.steps as f64 / secs.max(1e-9),
+        report.best.map_or("-".into(), |b| format!("{:.4}", b.1)),
+        report.best.map_or("-".into(), |b| b.0.to_string())
+    );
+    Ok(ExitCode::SUCCESS)
 }

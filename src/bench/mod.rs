@@ -4,6 +4,7 @@
 pub mod plots;
 pub mod report;
 pub mod runner;
+pub mod scaling;
 pub mod sets;
 pub mod stats;
 pub mod suite;

@@ -55,15 +55,21 @@ pub fn checkpoints(models_dir: &Path, solver: &str) -> Vec<(u64, PathBuf)> {
 
 /// Builds the jobs: each solver once per run seed, or, for a learned solver without an
 /// explicit `--checkpoint`, once per checkpoint found (its training seed as the seed).
-pub fn build_jobs(spec: &JobSpec) -> Result<Vec<Job>, SolverError> {
+/// A learned solver with no checkpoint at all is skipped with a warning when
+/// `skip_untrained` is set (the benchmark), and is an error otherwise.
+pub fn build_jobs(spec: &JobSpec, skip_untrained: bool) -> Result<(Vec<Job>, Vec<String>), SolverError> {
     let mut jobs = Vec::new();
+    let mut warnings = Vec::new();
     for name in &spec.solvers {
         let learned = registry().iter().find(|i| i.name == name).is_some_and(|i| i.learned);
-        let found = if learned && spec.config.checkpoint.is_none() {
-            checkpoints(&spec.models_dir, name)
-        } else {
-            vec![]
-        };
+        let found = if learned && spec.config.checkpoint.is_none() { checkpoints(&spec.models_dir, name) } else { vec![] };
+        if learned && spec.config.checkpoint.is_none() && found.is_empty() && skip_untrained {
+            warnings.push(format!(
+                "{name}: no checkpoint in {}/{name}/seed<k>/ (train it with `dnnrm train`); skipped",
+                spec.models_dir.display()
+            ));
+            continue;
+        }
         if !found.is_empty() {
             for (seed, dir) in found {
                 let cfg = SolverConfig { checkpoint: Some(dir), ..spec.config.clone() };
@@ -82,7 +88,7 @@ pub fn build_jobs(spec: &JobSpec) -> Result<Vec<Job>, SolverError> {
             jobs.push(Job { solver: solver.clone(), label: options_label(&options, &spec.config), options });
         }
     }
-    Ok(jobs)
+    Ok((jobs, warnings))
 }
 
 /// Settings of a benchmark run.
@@ -117,14 +123,16 @@ pub struct SuiteOutcome {
     pub skipped: Vec<String>,
     /// Rows whose run failed (status `error`).
     pub error_rows: usize,
+    /// Solvers skipped (e.g. learned solvers without a checkpoint).
+    pub warnings: Vec<String>,
 }
 
 /// Runs the suite; see the module documentation.
 pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
-    let jobs = build_jobs(&cfg.jobs)?;
+    let (jobs, warnings) = build_jobs(&cfg.jobs, true)?;
     let revision = git_revision();
     let machine = machine_description();
-    let mut out = SuiteOutcome::default();
+    let mut out = SuiteOutcome { warnings, ..Default::default() };
     let mut all_sets: Vec<(String, Vec<ResultRow>)> = Vec::new();
     for set in &cfg.sets {
         let spec = cfg.instances_dir.join(format!("{set}.csv"));

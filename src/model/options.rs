@@ -66,14 +66,25 @@ impl TaskOptions {
     }
 }
 
+/// Upload delays `s_n / R_n(r)` of task `n` for `r = 1..=NB_m` (index `r - 1`).
+pub fn upload_delays(inst: &Instance, n: usize) -> Vec<f64> {
+    (1..=inst.edges[inst.devices[n].edge].rbs).map(|r| delay::upload_delay(inst, n, r)).collect()
+}
+
 /// Smallest number of compute units `u` in `1..=U_m` such that the edge option
 /// `(k, r, u)` meets the deadline, or `None`. Starts from the closed form
 /// `ceil(w_k U_m / (F_m (T_n - s_n / R_n(r))))` and corrects it against the exact delay
 /// test, so the answer agrees with the evaluator even at the tolerance boundary.
 pub fn min_units(inst: &Instance, n: usize, k: usize, r: u32) -> Option<u32> {
+    min_units_with(inst, n, k, delay::upload_delay(inst, n, r))
+}
+
+/// [`min_units`] with the upload delay already computed (the same value, so the same
+/// answer).
+fn min_units_with(inst: &Instance, n: usize, k: usize, upload: f64) -> Option<u32> {
     let e = &inst.edges[inst.devices[n].edge];
     let t = inst.devices[n].task.deadline_s;
-    let slack = t - delay::upload_delay(inst, n, r);
+    let slack = t - upload;
     let cap = e.units;
     let estimate = if slack > 0.0 {
         let x = inst.models[k].flops * f64::from(cap) / (e.flops * slack);
@@ -85,7 +96,8 @@ pub fn min_units(inst: &Instance, n: usize, k: usize, r: u32) -> Option<u32> {
     } else {
         cap + 1
     };
-    let feasible = |u: u32| meets_deadline(delay::edge_delay(inst, n, k, r, u), t);
+    // Same sum as `delay::edge_delay`, so the same rounding.
+    let feasible = |u: u32| meets_deadline(upload + delay::edge_compute_delay(inst, n, k, u), t);
     let mut u = estimate.clamp(1, cap + 1);
     while u > 1 && feasible(u - 1) {
         u -= 1;
@@ -98,12 +110,15 @@ pub fn min_units(inst: &Instance, n: usize, k: usize, r: u32) -> Option<u32> {
 
 /// The Pareto list of `(r, u)` pairs of edge option `(n, k)`.
 pub fn edge_pareto(inst: &Instance, n: usize, k: usize) -> Vec<(u32, u32)> {
-    let nb = inst.edges[inst.devices[n].edge].rbs;
+    edge_pareto_with(inst, n, k, &upload_delays(inst, n))
+}
+
+fn edge_pareto_with(inst: &Instance, n: usize, k: usize, uploads: &[f64]) -> Vec<(u32, u32)> {
     let mut pareto: Vec<(u32, u32)> = Vec::new();
-    for r in 1..=nb {
-        if let Some(u) = min_units(inst, n, k, r) {
+    for (i, &upload) in uploads.iter().enumerate() {
+        if let Some(u) = min_units_with(inst, n, k, upload) {
             if pareto.last().is_none_or(|&(_, last_u)| u < last_u) {
-                pareto.push((r, u));
+                pareto.push((i as u32 + 1, u));
             }
             if u == 1 {
                 break; // no larger r can lower u further
@@ -115,12 +130,18 @@ pub fn edge_pareto(inst: &Instance, n: usize, k: usize) -> Vec<(u32, u32)> {
 
 /// Smallest `r` in `1..=NB_m` such that the cloud option `(n, k, r)` meets the deadline.
 pub fn min_cloud_rbs(inst: &Instance, n: usize, k: usize) -> Option<u32> {
+    min_cloud_rbs_with(inst, n, k, &upload_delays(inst, n))
+}
+
+fn min_cloud_rbs_with(inst: &Instance, n: usize, k: usize, uploads: &[f64]) -> Option<u32> {
     let t = inst.devices[n].task.deadline_s;
-    let nb = inst.edges[inst.devices[n].edge].rbs;
-    if !meets_deadline(delay::cloud_delay(inst, n, k, nb), t) {
-        return None; // the delay is decreasing in r
+    let fixed = delay::cloud_fixed_delay(inst, n, k);
+    // Same sum as `delay::cloud_delay`; the delay is decreasing in r.
+    let ok = |i: usize| meets_deadline(uploads[i] + fixed, t);
+    if uploads.is_empty() || !ok(uploads.len() - 1) {
+        return None;
     }
-    (1..=nb).find(|&r| meets_deadline(delay::cloud_delay(inst, n, k, r), t))
+    (0..uploads.len()).find(|&i| ok(i)).map(|i| i as u32 + 1)
 }
 
 /// The options of task `n`.
@@ -128,6 +149,7 @@ pub fn task_options(inst: &Instance, n: usize) -> TaskOptions {
     let dev = &inst.devices[n];
     let edge = &inst.edges[dev.edge];
     let mut opts = TaskOptions::default();
+    let uploads = upload_delays(inst, n);
     for (k, md) in inst.models.iter().enumerate() {
         if md.service != dev.task.service {
             continue;
@@ -139,12 +161,12 @@ pub fn task_options(inst: &Instance, n: usize) -> TaskOptions {
             }
         }
         if md.size_mb <= edge.cache_mb {
-            let pareto = edge_pareto(inst, n, k);
+            let pareto = edge_pareto_with(inst, n, k, &uploads);
             if !pareto.is_empty() {
                 opts.edge.push(EdgeOption { model: k, pareto });
             }
         }
-        if let Some(rbs) = min_cloud_rbs(inst, n, k) {
+        if let Some(rbs) = min_cloud_rbs_with(inst, n, k, &uploads) {
             opts.cloud.push(CloudOption { model: k, rbs });
         }
     }

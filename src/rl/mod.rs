@@ -13,6 +13,8 @@
 //! | `train.rs`      | the one off-policy training loop, its callbacks and evaluation   |
 //! | `ddpg.rs`       | the DDPG algorithm (Lillicrap et al., 2016)                      |
 //! | `pendulum.rs`   | the Pendulum-v1 swing-up task used to verify the core            |
+//! | `set_dqn.rs`    | double DQN over candidate sets (the proposed scheme's learner)   |
+//! | `sequential.rs` | the sequential environment of the proposed scheme                |
 //!
 //! Everything random is driven by [`rand_chacha::ChaCha8Rng`] generators seeded from one
 //! `u64`; network initialisation uses `dfdx::prelude::Cpu::seed_from_u64`. No code in
@@ -30,7 +32,10 @@ pub mod normalize;
 pub mod optim;
 pub mod pendulum;
 pub mod replay;
+pub mod sequential;
+pub mod set_dqn;
 pub mod train;
+pub mod train_drl;
 
 pub use checkpoint::CheckpointError;
 pub use ddpg::{Ddpg, DdpgConfig, DdpgError};
@@ -70,4 +75,7 @@ pub enum RlError {
     /// The training loop failed.
     #[error(transparent)]
     Train(#[from] TrainError),
+    /// Set-DQN configuration or update failure.
+    #[error(transparent)]
+    SetDqn(#[from] set_dqn::SetDqnError),
 }

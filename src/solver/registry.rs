@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use super::{Solver, SolverError};
 use crate::model::Location;
+use crate::solvers::drl::construct::Variant;
+use crate::solvers::drl::{default_checkpoint, DrlSolver};
 use crate::solvers::{Greedy, GreedyLocalSearch, OnlyLocation, RandomSolver};
+use crate::solvers::{Milp, MilpLp};
 
 /// Solver-specific settings from the command line. Solvers ignore what they do not use.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -87,8 +90,43 @@ pub fn registry() -> &'static [SolverInfo] {
             learned: false,
             build: |_| Ok(Box::new(GreedyLocalSearch)),
         },
+        SolverInfo {
+            name: "milp",
+            description: "exact MILP (MODEL.md §6) by HiGHS, one per edge server; proven optimum and dual bound",
+            learned: false,
+            build: |cfg| Ok(Box::new(Milp::from_config(cfg)?)),
+        },
+        SolverInfo {
+            name: "milp-lp",
+            description: "LP relaxation of the milp encoding: an upper bound on A, solution by LP rounding",
+            learned: false,
+            build: |_| Ok(Box::new(MilpLp)),
+        },
+        SolverInfo {
+            name: "drl",
+            description: "proposed scheme: learned cache/location/model choices + exact RB/unit packing",
+            learned: true,
+            build: |cfg| drl_solver(cfg, Variant::Full),
+        },
+        SolverInfo {
+            name: "drl-nosub",
+            description: "ablation of drl: the policy also picks RBs and units (no packing subroutine)",
+            learned: true,
+            build: |cfg| drl_solver(cfg, Variant::NoSubroutine),
+        },
+        SolverInfo {
+            name: "drl-nomask",
+            description: "ablation of drl: no masking, infeasible choices repaired by rejection",
+            learned: true,
+            build: |cfg| drl_solver(cfg, Variant::NoMasking),
+        },
     ];
     REGISTRY
+}
+
+fn drl_solver(cfg: &SolverConfig, variant: Variant) -> Result<Box<dyn Solver>, SolverError> {
+    let dir = cfg.checkpoint.clone().unwrap_or_else(|| default_checkpoint(variant));
+    Ok(Box::new(DrlSolver::load(&dir, variant)?))
 }
 
 /// Builds the solver registered under `name`.

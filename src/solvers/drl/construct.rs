@@ -9,6 +9,8 @@
 //! nothing is repaired. The return of an edge server is the sum of the accuracies of
 //! its tasks, so the return of an instance is exactly `N * A`.
 
+use std::ops::Deref;
+
 use super::packer::EdgePacker;
 use crate::model::{Assignment, Decision, Instance, Solution, TaskOptions, FORMAT_VERSION};
 
@@ -62,9 +64,12 @@ enum Phase {
 }
 
 /// The construction of one instance's solution, step by step.
-pub struct Construction<'a> {
-    inst: &'a Instance,
-    opts: &'a [TaskOptions],
+///
+/// Generic over how the instance and its options are held: borrowed (`&Instance`,
+/// `&Vec<TaskOptions>`) by the solver, shared (`Arc`) by the training environment.
+pub struct Construction<I, O> {
+    inst: I,
+    opts: O,
     variant: Variant,
     edge: usize,
     phase: Phase,
@@ -92,8 +97,14 @@ fn best_local(inst: &Instance, o: &TaskOptions) -> Option<(usize, f64)> {
     o.best_local(inst).map(|l| (l.model, inst.models[l.model].accuracy))
 }
 
-impl<'a> Construction<'a> {
-    pub fn new(inst: &'a Instance, opts: &'a [TaskOptions], variant: Variant) -> Self {
+impl<I, O> Construction<I, O>
+where
+    I: Deref<Target = Instance> + Clone,
+    O: Deref<Target = Vec<TaskOptions>> + Clone,
+{
+    pub fn new(inst: I, opts: O, variant: Variant) -> Self {
+        let n_tasks = inst.n_tasks();
+        let (n_edges, n_models) = (inst.edges.len(), inst.models.len());
         let mut c = Construction {
             inst,
             opts,
@@ -102,15 +113,15 @@ impl<'a> Construction<'a> {
             phase: Phase::Cache,
             order: Vec::new(),
             next: 0,
-            cached: vec![false; inst.models.len()],
+            cached: vec![false; n_models],
             cache_free_mb: 0.0,
             packer: EdgePacker::new(1, 1),
             packed: Vec::new(),
             rbs_left: 0,
             units_left: 0,
-            decisions: vec![Decision::Reject; inst.n_tasks()],
-            edge_cache: vec![Vec::new(); inst.edges.len()],
-            base: vec![0.0; inst.n_tasks()],
+            decisions: vec![Decision::Reject; n_tasks],
+            edge_cache: vec![Vec::new(); n_edges],
+            base: vec![0.0; n_tasks],
             repaired: 0,
             step: Step::default(),
         };
@@ -119,7 +130,8 @@ impl<'a> Construction<'a> {
     }
 
     fn start_edge(&mut self, m: usize) {
-        let inst = self.inst;
+        let inst_handle = self.inst.clone();
+        let inst = &*inst_handle;
         if m >= inst.edges.len() {
             self.phase = Phase::Done;
             self.step = Step::default();
@@ -146,6 +158,11 @@ impl<'a> Construction<'a> {
         order.sort_by(|&a, &b| gain(b).total_cmp(&gain(a)).then(a.cmp(&b)));
         self.order = order;
         self.next = 0;
+        if self.order.is_empty() {
+            // A server without tasks caches nothing.
+            self.start_edge(m + 1);
+            return;
+        }
         self.build_step();
         if self.step.actions.len() <= 1 {
             // Nothing worth caching: go straight to the tasks.
@@ -162,6 +179,18 @@ impl<'a> Construction<'a> {
     /// The current step's candidates.
     pub fn step(&self) -> &Step {
         &self.step
+    }
+
+    /// Accuracy the current task would get from its best local option (0 at cache
+    /// steps): rewards measured above it remove a per-task constant from the return.
+    pub fn baseline(&self) -> f64 {
+        match self.phase {
+            Phase::Tasks => {
+                let n = self.order[self.next];
+                best_local(&self.inst, &self.opts[n]).map_or(0.0, |x| x.1)
+            }
+            _ => 0.0,
+        }
     }
 
     /// The edge server being decided.
@@ -211,7 +240,8 @@ impl<'a> Construction<'a> {
     }
 
     fn build_cache_step(&mut self) {
-        let inst = self.inst;
+        let inst_handle = self.inst.clone();
+        let inst = &*inst_handle;
         let e = &inst.edges[self.edge];
         let ctx = self.context();
         let n_edge = self.order.len().max(1) as f64;
@@ -281,10 +311,12 @@ impl<'a> Construction<'a> {
     }
 
     fn build_task_step(&mut self) {
-        let inst = self.inst;
+        let inst_handle = self.inst.clone();
+        let inst = &*inst_handle;
         let n = self.order[self.next];
         let e = &inst.edges[self.edge];
-        let o = &self.opts[n];
+        let opts_handle = self.opts.clone();
+        let o = &opts_handle[n];
         let ctx = self.context();
         let local = best_local(inst, o);
         let base = local.map_or(0.0, |x| x.1);
@@ -369,7 +401,8 @@ impl<'a> Construction<'a> {
     /// (0 for cache steps and rejections).
     pub fn apply(&mut self, index: usize) -> f64 {
         let Some(&action) = self.step.actions.get(index) else { return 0.0 };
-        let inst = self.inst;
+        let inst_handle = self.inst.clone();
+        let inst = &*inst_handle;
         let m = self.edge;
         let mut reward = 0.0;
         match action {
@@ -433,10 +466,11 @@ impl<'a> Construction<'a> {
                 }
             }
             Action::Edge(k, None) => {
-                let Some(idx) = self.opts[n].edge.iter().position(|o| o.model == k) else {
+                let opts = self.opts.clone();
+                let Some(idx) = opts[n].edge.iter().position(|o| o.model == k) else {
                     return (Decision::Reject, false);
                 };
-                if self.cached[k] && self.packer.add_edge(&self.opts[n].edge[idx].pareto) {
+                if self.cached[k] && self.packer.add_edge(&opts[n].edge[idx].pareto) {
                     self.packed.push((n, k));
                     // The pair is decided when the server is finished.
                     (Decision::Serve(Assignment::edge(k, 0, 0)), true)

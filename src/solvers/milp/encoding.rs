@@ -132,7 +132,12 @@ impl Block {
             for a in &c.shared {
                 let alpha = inst.models[a.model].accuracy;
                 best = f64::max(best, alpha);
-                x.push(XCol { task: n, edge: inst.devices[n].edge, assignment: *a, gain: alpha - c.base_acc });
+                x.push(XCol {
+                    task: n,
+                    edge: inst.devices[n].edge,
+                    assignment: *a,
+                    gain: alpha - c.base_acc,
+                });
             }
             trivial_bound += best;
         }
@@ -205,8 +210,7 @@ impl Block {
                 p.add_row(..=e.cache_mb, terms);
                 rows += 1;
             }
-            let on_m: Vec<usize> =
-                (0..self.x.len()).filter(|&j| self.x[j].edge == m).collect();
+            let on_m: Vec<usize> = (0..self.x.len()).filter(|&j| self.x[j].edge == m).collect();
             // A row binds only if the largest demand per task can exceed the capacity.
             let max_sum = |f: &dyn Fn(&Assignment) -> u32| -> u64 {
                 let mut total = 0u64;
@@ -223,7 +227,10 @@ impl Block {
                 total
             };
             if max_sum(&|a| a.rbs) > u64::from(e.rbs) {
-                p.add_row(..=f64::from(e.rbs), on_m.iter().map(|&j| (cols[j], f64::from(self.x[j].assignment.rbs))));
+                p.add_row(
+                    ..=f64::from(e.rbs),
+                    on_m.iter().map(|&j| (cols[j], f64::from(self.x[j].assignment.rbs))),
+                );
                 rows += 1;
             }
             if max_sum(&|a| a.units) > u64::from(e.units) {
@@ -282,7 +289,11 @@ impl Block {
     /// the encoding (two options for one task, an edge option without its cache).
     pub fn decode(&self, choices: &[TaskChoices], values: &[f64]) -> Result<Decoded, String> {
         if values.len() != self.n_cols() {
-            return Err(format!("HiGHS returned {} column values, the model has {}", values.len(), self.n_cols()));
+            return Err(format!(
+                "HiGHS returned {} column values, the model has {}",
+                values.len(),
+                self.n_cols()
+            ));
         }
         let on = |j: usize| values[j] > 0.5;
         let mut decisions: Vec<(usize, Decision)> = Vec::with_capacity(self.tasks.len());
@@ -317,8 +328,10 @@ impl Block {
 
 /// Assembles per-block decodings into a solution (devices store their local model).
 pub fn assemble(inst: &Instance, choices: &[TaskChoices], parts: &[Decoded]) -> Solution {
-    let mut decisions: Vec<Decision> =
-        choices.iter().map(|c| c.base.map_or(Decision::Reject, |k| Decision::Serve(Assignment::local(k)))).collect();
+    let mut decisions: Vec<Decision> = choices
+        .iter()
+        .map(|c| c.base.map_or(Decision::Reject, |k| Decision::Serve(Assignment::local(k))))
+        .collect();
     let mut edge_cache = vec![Vec::new(); inst.edges.len()];
     for p in parts {
         for &(n, d) in &p.decisions {

@@ -49,7 +49,7 @@ pub struct RunResult {
     pub nodes: u64,
     /// Simplex iterations (LP relaxations).
     pub iterations: u64,
-    /// Wall time of `Highs_run`, s.
+    /// Wall time of loading the model into HiGHS and `Highs_run`, s.
     pub solve_s: f64,
 }
 
@@ -58,7 +58,9 @@ pub struct RunResult {
 pub enum Outcome {
     Finished(RunResult),
     /// HiGHS did not return within the guard; its thread is left to finish alone.
-    GuardTimeout { waited_s: f64 },
+    GuardTimeout {
+        waited_s: f64,
+    },
     /// HiGHS refused the model or an option, or its thread died.
     Failed(String),
 }
@@ -88,6 +90,7 @@ fn opt<V: HighsOptionValue>(model: &mut highs::Model, name: &str, value: V) -> R
 }
 
 fn run_here(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Result<RunResult, String> {
+    let t0 = Instant::now();
     let mut model =
         problem.try_optimise(Sense::Maximise).map_err(|e| format!("HiGHS refused the model: {e:?}"))?;
     opt(&mut model, "output_flag", false)?;
@@ -101,7 +104,6 @@ fn run_here(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> 
         // An infeasible or mis-sized start is only a missed hint, not an error.
         let _ = model.try_set_solution(Some(&v), None, None, None);
     }
-    let t0 = Instant::now();
     let solved = model.try_solve().map_err(|e| format!("HiGHS run failed: {e:?}"))?;
     Ok(collect(&solved, t0.elapsed().as_secs_f64()))
 }
@@ -124,7 +126,9 @@ pub fn run(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> O
     match received {
         Ok(Ok(r)) => Outcome::Finished(r),
         Ok(Err(e)) => Outcome::Failed(e),
-        Err(mpsc::RecvTimeoutError::Timeout) => Outcome::GuardTimeout { waited_s: t0.elapsed().as_secs_f64() },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            Outcome::GuardTimeout { waited_s: t0.elapsed().as_secs_f64() }
+        }
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             Outcome::Failed("the HiGHS thread stopped without an answer (it panicked)".into())
         }
@@ -153,5 +157,6 @@ pub fn status_name(s: HighsModelStatus) -> &'static str {
         HighsModelStatus::ReachedSolutionLimit => "solution limit reached",
         HighsModelStatus::ReachedInterrupt => "interrupted",
         HighsModelStatus::ReachedMemoryLimit => "memory limit reached",
+        _ => "unrecognised status",
     }
 }

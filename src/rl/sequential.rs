@@ -1,0 +1,165 @@
+//! The environment of the proposed scheme: the sequential view of MODEL.md §8 (see
+//! [`crate::solvers::drl::construct`]) as an [`Env`] of the shared training loop.
+//!
+//! Instances are streamed from a scenario family whose number of devices and edge
+//! servers are drawn uniformly from ranges (default N in [10, 200], M in [2, 8], the
+//! rest at the defaults), with seeds counted up from 1,000,000 (benchmark sets use
+//! smaller seeds). An episode is one edge server's decisions: edge servers share no
+//! resource, so its end is a true terminal state. The reward of a task step is the
+//! accuracy it earns minus the accuracy of the task's best local option (cache steps
+//! earn 0), so an instance's return is `N * A` minus a constant of the instance: the
+//! optimal policies are those of `N * A`, and the values to learn stay small.
+
+use std::sync::Arc;
+
+use rand::Rng as _;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{enumerate_options, Instance, TaskOptions};
+use crate::rl::set_dqn::index_for;
+use crate::rl::train::{Env, EnvError, Step};
+use crate::rl::Rng;
+use crate::scenario::{generate, ParamError, Scenario, ScenarioParams};
+use crate::solvers::drl::construct::{Construction, Variant, FEATURES, MAX_CANDIDATES};
+
+/// Observation length: `MAX_CANDIDATES` rows of `FEATURES` values and a mask.
+pub const OBS_DIM: usize = MAX_CANDIDATES * (FEATURES + 1);
+
+/// First training seed; benchmark and validation seeds stay below or far above.
+pub const TRAIN_SEED_BASE: u64 = 1_000_000;
+
+/// The family of training instances.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Family {
+    /// Parameters other than N and M.
+    pub base: ScenarioParams,
+    /// Inclusive range of the number of devices.
+    pub n_devices: (usize, usize),
+    /// Inclusive range of the number of edge servers.
+    pub n_edges: (usize, usize),
+}
+
+impl Default for Family {
+    fn default() -> Self {
+        Family { base: ScenarioParams::default(), n_devices: (10, 200), n_edges: (2, 8) }
+    }
+}
+
+impl Family {
+    /// The scenario with `n` devices and `m` edge servers, validated.
+    pub fn scenario(&self, n: usize, m: usize) -> Result<Scenario, ParamError> {
+        ScenarioParams { n_devices: n, n_edges: m, ..self.base.clone() }.check()
+    }
+
+    /// Validates the ranges and the base parameters once.
+    pub fn check(&self) -> Result<(), ParamError> {
+        let bad = |name: &str, r: (usize, usize)| ParamError::Invalid {
+            name: name.to_string(),
+            reason: format!("range {}..={} must be non-empty and start at 1 or more", r.0, r.1),
+        };
+        if self.n_devices.0 == 0 || self.n_devices.0 > self.n_devices.1 {
+            return Err(bad("n_devices", self.n_devices));
+        }
+        if self.n_edges.0 == 0 || self.n_edges.0 > self.n_edges.1 {
+            return Err(bad("n_edges", self.n_edges));
+        }
+        self.scenario(self.n_devices.0, self.n_edges.0).map(|_| ())
+    }
+}
+
+type Built = Construction<Arc<Instance>, Arc<Vec<TaskOptions>>>;
+
+/// The sequential environment.
+pub struct SequentialEnv {
+    family: Family,
+    variant: Variant,
+    next_seed: u64,
+    current: Option<Built>,
+    edge: usize,
+}
+
+impl SequentialEnv {
+    pub fn new(family: Family, variant: Variant, seed_offset: u64) -> Result<Self, ParamError> {
+        family.check()?;
+        Ok(SequentialEnv { family, variant, next_seed: TRAIN_SEED_BASE + seed_offset, current: None, edge: 0 })
+    }
+
+    fn new_instance(&mut self, rng: &mut Rng) {
+        let n = rng.gen_range(self.family.n_devices.0..=self.family.n_devices.1);
+        let m = rng.gen_range(self.family.n_edges.0..=self.family.n_edges.1);
+        let seed = self.next_seed;
+        self.next_seed += 1;
+        let inst = match self.family.scenario(n, m) {
+            Ok(sc) => generate(&sc, seed, &format!("train-{seed}")),
+            // `check` validated the family; a failure here is a bug, not bad input.
+            Err(e) => unreachable!("validated family failed: {e}"),
+        };
+        let opts = Arc::new(enumerate_options(&inst));
+        let c = Construction::new(Arc::new(inst), opts, self.variant);
+        self.edge = c.edge();
+        self.current = Some(c);
+    }
+
+    fn observe(&self) -> Vec<f32> {
+        let mut obs = vec![0f32; OBS_DIM];
+        if let Some(c) = &self.current {
+            encode(c.step(), &mut obs);
+        }
+        obs
+    }
+}
+
+/// Writes a step's candidates into an observation block (features, then the mask).
+pub fn encode(step: &crate::solvers::drl::construct::Step, obs: &mut [f32]) {
+    obs.fill(0.0);
+    for (i, row) in step.features.chunks_exact(FEATURES).take(MAX_CANDIDATES).enumerate() {
+        let o = &mut obs[i * (FEATURES + 1)..(i + 1) * (FEATURES + 1)];
+        o[..FEATURES].copy_from_slice(row);
+        o[FEATURES] = 1.0;
+    }
+}
+
+impl Env for SequentialEnv {
+    fn obs_dim(&self) -> usize {
+        OBS_DIM
+    }
+
+    fn act_dim(&self) -> usize {
+        1
+    }
+
+    fn action_bounds(&self) -> (Vec<f32>, Vec<f32>) {
+        (vec![0.0], vec![1.0])
+    }
+
+    fn reset(&mut self, rng: &mut Rng) -> Vec<f32> {
+        if self.current.as_ref().is_none_or(|c| c.done()) {
+            self.new_instance(rng);
+            while self.current.as_ref().is_some_and(|c| c.done()) {
+                self.new_instance(rng); // an instance with nothing to decide
+            }
+        }
+        if let Some(c) = &self.current {
+            self.edge = c.edge();
+        }
+        self.observe()
+    }
+
+    fn step(&mut self, action: &[f32], _rng: &mut Rng) -> Result<Step, EnvError> {
+        if action.len() != 1 {
+            return Err(EnvError::ActionDim { expected: 1, got: action.len() });
+        }
+        if !action[0].is_finite() {
+            return Err(EnvError::NonFiniteAction);
+        }
+        let Some(c) = self.current.as_mut() else {
+            return Err(EnvError::Other("step before reset".into()));
+        };
+        let n = c.step().actions.len();
+        let baseline = c.baseline();
+        let reward = (c.apply(index_for(action[0], n)) - baseline) as f32;
+        let terminated = c.done() || c.edge() != self.edge;
+        let obs = if terminated { vec![0f32; OBS_DIM] } else { self.observe() };
+        Ok(Step { obs, reward, terminated, truncated: false })
+    }
+}

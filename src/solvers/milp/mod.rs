@@ -1,0 +1,525 @@
+//! `milp`: the exact MILP of MODEL.md §6 solved by HiGHS, and `milp-lp`: its LP
+//! relaxation, a cheap upper bound on `A`.
+//!
+//! The encoding and its exact reductions are documented in [`encoding`]; how one HiGHS
+//! solve is run (own OS thread, silenced, wall-clock guard) in [`run`]. By default the
+//! MILP is solved as one independent MILP per edge server (reduction 5 of
+//! [`encoding`]): the optimum and the bound are the sums over servers.
+//!
+//! Status rules of `milp`, so that a non-optimal answer is never called optimal:
+//! - `optimal`: every per-server MILP ended with HiGHS status *optimal* (within
+//!   `mip_rel_gap`, default 0, and HiGHS's default absolute gap 1e-6 on the sum of
+//!   accuracies), the decoded solution passes the evaluator, and its objective is
+//!   within that gap of the summed dual bound;
+//! - `time-limit`: the time limit stopped HiGHS (or HiGHS overran it and the guard gave
+//!   up); servers without a HiGHS incumbent keep the local base (every task on its most
+//!   accurate local model, or rejected), which is feasible;
+//! - `heuristic`: HiGHS stopped on another limit, or reported optimal but the decoded
+//!   objective does not match its bound;
+//! - `fallback`: the MILP failed (a HiGHS error, an undecodable or invalid solution), or
+//!   a server ended without a HiGHS incumbent, and `SolverConfig::fallback` names a
+//!   solver: its solution is returned, with the reason;
+//! - `no-solution`: the MILP failed and no fallback is configured: reject-all.
+//!
+//! `bound` is always a valid upper bound on `A` when present: per server the HiGHS
+//! `mip_dual_bound` (plus the encoding's constant), or the solver-free bound
+//! [`encoding::Block::trivial_bound`] when HiGHS has none, summed and divided by `N`.
+
+pub mod encoding;
+pub mod run;
+
+use std::time::Instant;
+
+use highs::HighsModelStatus;
+
+use self::encoding::{assemble, reduce, Block, Decoded, TaskChoices};
+use self::run::{status_name, Outcome, RunSettings, GUARD_GRACE, HIGHS_MIP_ABS_GAP};
+use super::partial::Partial;
+use super::GreedyLocalSearch;
+use crate::model::{enumerate_options, evaluate, Decision, Instance, Location, Solution};
+use crate::solver::{create, SolveOptions, SolveReport, Solver, SolverConfig, SolverError, Status};
+
+/// What one per-server solve produced.
+#[derive(Debug, Clone, Default)]
+struct BlockRun {
+    values: Option<Vec<f64>>,
+    /// HiGHS proved optimality (within the gaps).
+    proven: bool,
+    hit_time_limit: bool,
+    /// Why the block is not proven optimal.
+    note: Option<String>,
+    failure: Option<String>,
+    /// Upper bound on the block's objective without its constant.
+    dual_bound: Option<f64>,
+    objective: f64,
+    nodes: u64,
+    iterations: u64,
+    solve_s: f64,
+}
+
+fn classify(outcome: Outcome, integer: bool) -> BlockRun {
+    let mut b = BlockRun::default();
+    let r = match outcome {
+        Outcome::Finished(r) => r,
+        Outcome::GuardTimeout { waited_s } => {
+            b.hit_time_limit = true;
+            b.solve_s = waited_s;
+            b.note = Some(format!("HiGHS did not return within the time limit plus {GUARD_GRACE:?} grace"));
+            return b;
+        }
+        Outcome::Failed(e) => {
+            b.failure = Some(e);
+            return b;
+        }
+    };
+    b.nodes = r.nodes;
+    b.iterations = r.iterations;
+    b.solve_s = r.solve_s;
+    b.objective = r.objective;
+    let name = status_name(r.status);
+    match r.status {
+        HighsModelStatus::Optimal => {
+            if r.values.is_none() {
+                b.failure = Some("HiGHS reported optimal without a primal solution".into());
+            }
+            b.proven = true;
+            // An LP's optimum is its own bound; a MIP's is its dual bound.
+            b.dual_bound = if integer {
+                r.dual_bound.or(Some(r.objective + HIGHS_MIP_ABS_GAP))
+            } else {
+                Some(r.objective)
+            };
+        }
+        HighsModelStatus::ReachedTimeLimit => {
+            b.hit_time_limit = true;
+            b.note = Some(name.into());
+            b.dual_bound = if integer { r.dual_bound } else { None };
+        }
+        HighsModelStatus::ReachedIterationLimit
+        | HighsModelStatus::ReachedSolutionLimit
+        | HighsModelStatus::ReachedInterrupt
+        | HighsModelStatus::ReachedMemoryLimit
+        | HighsModelStatus::ObjectiveBound
+        | HighsModelStatus::ObjectiveTarget => {
+            b.note = Some(name.into());
+            b.dual_bound = if integer { r.dual_bound } else { None };
+        }
+        HighsModelStatus::Infeasible
+        | HighsModelStatus::Unbounded
+        | HighsModelStatus::UnboundedOrInfeasible => {
+            b.failure =
+                Some(format!("HiGHS says `{name}`, impossible since rejecting every task is feasible"));
+        }
+        HighsModelStatus::NotSet
+        | HighsModelStatus::LoadError
+        | HighsModelStatus::ModelError
+        | HighsModelStatus::PresolveError
+        | HighsModelStatus::SolveError
+        | HighsModelStatus::PostsolveError
+        | HighsModelStatus::ModelEmpty
+        | HighsModelStatus::Unknown => {
+            b.failure = Some(format!("HiGHS ended with status `{name}`"));
+        }
+        // The enum is non-exhaustive: a status this build does not know is no proof.
+        _ => b.failure = Some(format!("HiGHS ended with an unrecognised status `{name}`")),
+    }
+    // A dual bound below the incumbent is a numerical accident: do not trust it.
+    if let (Some(d), Some(_)) = (b.dual_bound, &r.values) {
+        if d < r.objective - 1e-6 {
+            b.dual_bound = None;
+        }
+    }
+    b.values = r.values;
+    b
+}
+
+/// Everything the two solvers build before calling HiGHS.
+struct Prepared {
+    choices: Vec<TaskChoices>,
+    blocks: Vec<Block>,
+    build_s: f64,
+}
+
+fn prepare(inst: &Instance, decompose: bool) -> Prepared {
+    let t0 = Instant::now();
+    let options = enumerate_options(inst);
+    let choices = reduce(inst, &options);
+    let mut blocks: Vec<Block> = if decompose {
+        (0..inst.edges.len()).map(|m| Block::new(inst, &choices, vec![m])).collect()
+    } else {
+        vec![Block::new(inst, &choices, (0..inst.edges.len()).collect())]
+    };
+    // Small blocks first: they finish fast and leave their time to the large ones.
+    blocks.sort_by_key(|b| (b.n_cols(), b.edges.first().copied()));
+    Prepared { choices, blocks, build_s: t0.elapsed().as_secs_f64() }
+}
+
+/// Solves every block in turn. Each block gets an equal share of the time left.
+fn solve_blocks(
+    inst: &Instance,
+    prep: &Prepared,
+    opts: &SolveOptions,
+    deadline: Option<Instant>,
+    integer: bool,
+    mip_rel_gap: f64,
+    warm: Option<&Solution>,
+) -> (Vec<BlockRun>, f64, usize, usize) {
+    let mut runs = Vec::with_capacity(prep.blocks.len());
+    let (mut build_s, mut vars, mut rows) = (0.0, 0, 0);
+    for (i, block) in prep.blocks.iter().enumerate() {
+        if block.n_cols() == 0 {
+            runs.push(BlockRun {
+                values: Some(Vec::new()),
+                proven: true,
+                dual_bound: Some(0.0),
+                ..BlockRun::default()
+            });
+            continue;
+        }
+        let t0 = Instant::now();
+        let (problem, n_rows) = block.problem(inst, integer);
+        let initial = warm.map(|s| block.warm_start_values(inst, s));
+        build_s += t0.elapsed().as_secs_f64();
+        vars += block.n_cols();
+        rows += n_rows;
+        let budget = deadline.map(|d| {
+            let left = d.saturating_duration_since(Instant::now());
+            left / u32::try_from(prep.blocks.len() - i).unwrap_or(u32::MAX)
+        });
+        let settings = RunSettings {
+            time_limit_s: budget.map(|b| b.as_secs_f64()),
+            threads: u32::try_from(opts.threads.max(1)).unwrap_or(1),
+            mip_rel_gap,
+            guard: budget.map(|b| b + GUARD_GRACE),
+        };
+        runs.push(classify(run::run(problem, initial, &settings), integer));
+    }
+    (runs, build_s, vars, rows)
+}
+
+/// The exact MILP solver `milp`.
+pub struct Milp {
+    /// Relative MIP gap at which HiGHS stops (0: prove optimality).
+    pub mip_rel_gap: f64,
+    /// Start HiGHS from the `greedy-ls` solution.
+    pub warm_start: bool,
+    /// One MILP per edge server (exact; see [`encoding`]) instead of one for all.
+    pub decompose: bool,
+    fallback: Option<(String, Box<dyn Solver>)>,
+}
+
+impl Default for Milp {
+    fn default() -> Self {
+        Milp { mip_rel_gap: 0.0, warm_start: false, decompose: true, fallback: None }
+    }
+}
+
+impl std::fmt::Debug for Milp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Milp")
+            .field("mip_rel_gap", &self.mip_rel_gap)
+            .field("warm_start", &self.warm_start)
+            .field("decompose", &self.decompose)
+            .field("fallback", &self.fallback.as_ref().map(|(n, _)| n))
+            .finish()
+    }
+}
+
+impl Milp {
+    /// Validates the configuration once: a finite non-negative gap, and a fallback
+    /// that exists and is not `milp` itself (the fallback gets no fallback of its own).
+    pub fn from_config(cfg: &SolverConfig) -> Result<Self, SolverError> {
+        let bad = |reason: String| SolverError::Config { solver: "milp".into(), reason };
+        let mip_rel_gap = cfg.mip_rel_gap.unwrap_or(0.0);
+        if !(mip_rel_gap.is_finite() && mip_rel_gap >= 0.0) {
+            return Err(bad(format!("mip_rel_gap must be a finite number >= 0, got {mip_rel_gap}")));
+        }
+        let fallback = match cfg.fallback.as_deref() {
+            None => None,
+            Some("milp") => return Err(bad("the fallback of `milp` cannot be `milp` itself".into())),
+            Some(name) => {
+                let inner = SolverConfig { fallback: None, ..cfg.clone() };
+                Some((name.to_string(), create(name, &inner)?))
+            }
+        };
+        Ok(Milp { mip_rel_gap, warm_start: cfg.warm_start, decompose: true, fallback })
+    }
+
+    /// One MILP per edge server (`true`, the default) or one MILP for all (`false`).
+    pub fn with_decompose(mut self, decompose: bool) -> Self {
+        self.decompose = decompose;
+        self
+    }
+
+    /// The answer when the MILP failed or left a server without an incumbent.
+    fn fall_back(
+        &self,
+        inst: &Instance,
+        opts: &SolveOptions,
+        start: Instant,
+        why: String,
+        bound: Option<f64>,
+        stats: &[(&str, f64)],
+    ) -> Result<SolveReport, SolverError> {
+        let mut rep = match &self.fallback {
+            Some((name, solver)) => {
+                let sub = SolveOptions {
+                    time_limit: opts.time_limit.map(|t| t.saturating_sub(start.elapsed())),
+                    ..opts.clone()
+                };
+                match solver.solve(inst, &sub) {
+                    Ok(r) => SolveReport::new(
+                        r.solution,
+                        Status::Fallback,
+                        format!("milp: {why}; solution from fallback `{name}` ({}: {})", r.status, r.reason),
+                    ),
+                    Err(e) => SolveReport::new(
+                        Solution::reject_all(inst),
+                        Status::NoSolution,
+                        format!("milp: {why}; fallback `{name}` failed too ({e}); reject-all returned"),
+                    ),
+                }
+            }
+            None => SolveReport::new(
+                Solution::reject_all(inst),
+                Status::NoSolution,
+                format!("milp: {why}; no fallback configured, reject-all returned"),
+            ),
+        };
+        rep.bound = bound;
+        for &(k, v) in stats.iter().filter(|(k, _)| *k != "gap") {
+            rep = rep.with_stat(k, v);
+        }
+        // The gap of the answer actually returned, against the MILP's bound.
+        if let (Some(b), Ok(e)) = (bound, evaluate(inst, &rep.solution)) {
+            rep = rep.with_stat("gap", if b > 0.0 { ((b - e.objective) / b).max(0.0) } else { 0.0 });
+        }
+        Ok(rep)
+    }
+}
+
+fn decode_all(prep: &Prepared, runs: &[BlockRun]) -> Result<Vec<Decoded>, String> {
+    prep.blocks
+        .iter()
+        .zip(runs)
+        .map(|(b, r)| match &r.values {
+            Some(v) => b.decode(&prep.choices, v),
+            None => b.decode(&prep.choices, &vec![0.0; b.n_cols()]),
+        })
+        .collect()
+}
+
+/// Summed upper bound on the sum of accuracies: per block the HiGHS bound (plus the
+/// constant) capped by the solver-free bound.
+fn bound_sum(prep: &Prepared, runs: &[BlockRun]) -> f64 {
+    prep.blocks
+        .iter()
+        .zip(runs)
+        .map(|(b, r)| match r.dual_bound {
+            Some(d) if r.failure.is_none() => (b.base + d).min(b.trivial_bound),
+            _ => b.trivial_bound,
+        })
+        .sum()
+}
+
+impl Solver for Milp {
+    fn name(&self) -> &str {
+        "milp"
+    }
+
+    fn solve(&self, inst: &Instance, opts: &SolveOptions) -> Result<SolveReport, SolverError> {
+        let start = Instant::now();
+        let deadline = opts.deadline(start);
+        let n = inst.n_tasks() as f64;
+        let mut stats: Vec<(&str, f64)> =
+            vec![("mip_rel_gap", self.mip_rel_gap), ("threads", opts.threads as f64)];
+
+        let warm = if self.warm_start {
+            let t0 = Instant::now();
+            let sub = SolveOptions { time_limit: opts.time_limit.map(|t| t / 10), ..opts.clone() };
+            let w = GreedyLocalSearch.solve(inst, &sub).ok().map(|r| r.solution);
+            stats.push(("warm_start_s", t0.elapsed().as_secs_f64()));
+            if let Some(obj) = w.as_ref().and_then(|s| evaluate(inst, s).ok()).map(|e| e.objective) {
+                stats.push(("warm_start_objective", obj));
+            }
+            w
+        } else {
+            None
+        };
+
+        let prep = prepare(inst, self.decompose);
+        let (runs, extra_build_s, vars, rows) =
+            solve_blocks(inst, &prep, opts, deadline, true, self.mip_rel_gap, warm.as_ref());
+        stats.extend([
+            ("build_s", prep.build_s + extra_build_s),
+            ("solve_s", runs.iter().map(|r| r.solve_s).sum()),
+            ("nodes", runs.iter().map(|r| r.nodes as f64).sum()),
+            ("variables", vars as f64),
+            ("constraints", rows as f64),
+            ("sub_milps", prep.blocks.iter().filter(|b| b.n_cols() > 0).count() as f64),
+        ]);
+
+        if let Some(why) = runs.iter().find_map(|r| r.failure.clone()) {
+            return self.fall_back(inst, opts, start, why, None, &stats);
+        }
+        let decoded = match decode_all(&prep, &runs) {
+            Ok(d) => d,
+            Err(why) => return self.fall_back(inst, opts, start, why, None, &stats),
+        };
+        let solution = assemble(inst, &prep.choices, &decoded);
+        let objective = match evaluate(inst, &solution) {
+            Ok(e) => e.objective,
+            Err(v) => {
+                let why = format!("the decoded MILP solution is invalid ({v})");
+                return self.fall_back(inst, opts, start, why, None, &stats);
+            }
+        };
+        let bound = bound_sum(&prep, &runs) / n;
+        let gap = if bound > 0.0 { ((bound - objective) / bound).max(0.0) } else { 0.0 };
+        stats.push(("gap", gap));
+        let gap_text = format!(
+            "mip_rel_gap {} (HiGHS mip_abs_gap {HIGHS_MIP_ABS_GAP:e} on the sum of accuracies), {} sub-MILP(s)",
+            self.mip_rel_gap,
+            prep.blocks.len()
+        );
+
+        // Why sub-MILPs are not proven, counted by reason, e.g. "time limit reached x12".
+        let mut notes: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for r in runs.iter().filter(|r| !r.proven) {
+            *notes.entry(r.note.as_deref().unwrap_or("not proven")).or_default() += 1;
+        }
+        let unproven: Vec<String> =
+            notes.iter().map(|(k, c)| format!("{k} on {c} of {} sub-MILP(s)", runs.len())).collect();
+        let without_incumbent = runs.iter().any(|r| r.values.is_none());
+        let (status, reason) = if unproven.is_empty() {
+            let tolerance =
+                self.mip_rel_gap * bound + prep.blocks.len() as f64 * HIGHS_MIP_ABS_GAP / n + 1e-9;
+            if bound - objective <= tolerance {
+                let what = if self.mip_rel_gap > 0.0 {
+                    format!(
+                        "proven within the relative gap {} of the optimum by HiGHS (gap {gap:.3e})",
+                        self.mip_rel_gap
+                    )
+                } else {
+                    "proven optimal by HiGHS".to_string()
+                };
+                (Status::Optimal, format!("{what}; {gap_text}"))
+            } else {
+                let why = format!(
+                    "HiGHS reported optimal but the decoded objective {objective} is {} below the bound {bound}",
+                    bound - objective
+                );
+                (Status::Heuristic, format!("{why}; {gap_text}"))
+            }
+        } else if without_incumbent && self.fallback.is_some() {
+            let why = format!("no HiGHS incumbent ({})", unproven.join("; "));
+            return self.fall_back(inst, opts, start, why, Some(bound), &stats);
+        } else if runs.iter().any(|r| r.hit_time_limit) {
+            let missing = runs.iter().filter(|r| r.values.is_none()).count();
+            let base = if missing > 0 {
+                format!("; {missing} sub-MILP(s) without a HiGHS incumbent keep the local base")
+            } else {
+                String::new()
+            };
+            (
+                Status::TimeLimit,
+                format!(
+                    "stopped before proving optimality ({}){base}; gap {gap:.3e}; {gap_text}",
+                    unproven.join("; ")
+                ),
+            )
+        } else {
+            (
+                Status::Heuristic,
+                format!("HiGHS stopped early ({}); gap {gap:.3e}; {gap_text}", unproven.join("; ")),
+            )
+        };
+        let mut rep = SolveReport::new(solution, status, reason);
+        rep.bound = Some(bound);
+        for (k, v) in stats {
+            rep = rep.with_stat(k, v);
+        }
+        Ok(rep)
+    }
+}
+
+/// `milp-lp`: the LP relaxation of the `milp` encoding (per edge server). Its optimum
+/// is an upper bound on `A` (reported as `bound`); the solution is a rounding of the
+/// LP solution (status `heuristic`: no optimality claim).
+#[derive(Debug, Default, Clone)]
+pub struct MilpLp;
+
+/// Rounds LP values into a feasible solution: the local base, then models cached at
+/// each server in decreasing `z` while they fit, then shared options in decreasing
+/// `x` when they raise the task's accuracy and fit.
+fn round_lp(inst: &Instance, prep: &Prepared, runs: &[BlockRun]) -> Solution {
+    let options = enumerate_options(inst);
+    let mut p = Partial::new(inst, &options);
+    for n in 0..inst.n_tasks() {
+        p.set_best_local(n);
+    }
+    for (b, r) in prep.blocks.iter().zip(runs) {
+        let Some(v) = &r.values else { continue };
+        if v.len() != b.n_cols() {
+            continue;
+        }
+        let mut zs: Vec<usize> = (0..b.z.len()).filter(|&j| v[b.x.len() + j] > 1e-9).collect();
+        zs.sort_by(|&i, &j| v[b.x.len() + j].total_cmp(&v[b.x.len() + i]));
+        for j in zs {
+            let (m, k) = b.z[j];
+            p.cache_add(m, k);
+        }
+        let mut xs: Vec<usize> = (0..b.x.len()).filter(|&j| v[j] > 1e-9).collect();
+        xs.sort_by(|&i, &j| v[j].total_cmp(&v[i]));
+        for j in xs {
+            let c = &b.x[j];
+            let d = Decision::Serve(c.assignment);
+            let better = inst.models[c.assignment.model].accuracy > p.accuracy_of(c.task);
+            let cached = c.assignment.location != Location::Edge || p.is_cached(c.edge, c.assignment.model);
+            if better && cached && p.fits(c.task, &d) {
+                p.set(c.task, d);
+            }
+        }
+    }
+    p.into_solution()
+}
+
+impl Solver for MilpLp {
+    fn name(&self) -> &str {
+        "milp-lp"
+    }
+
+    fn solve(&self, inst: &Instance, opts: &SolveOptions) -> Result<SolveReport, SolverError> {
+        let start = Instant::now();
+        let prep = prepare(inst, true);
+        let (runs, extra_build_s, vars, rows) =
+            solve_blocks(inst, &prep, opts, opts.deadline(start), false, 0.0, None);
+        let solution = round_lp(inst, &prep, &runs);
+        let all_optimal = runs.iter().all(|r| r.proven && r.failure.is_none());
+        let lp_sum: f64 =
+            prep.blocks.iter().zip(&runs).map(|(b, r)| b.base + r.dual_bound.unwrap_or(0.0)).sum();
+        let (bound, reason) = if all_optimal {
+            let bound = lp_sum / inst.n_tasks() as f64;
+            (
+                Some(bound),
+                format!("LP relaxation of the milp encoding: bound {bound:.6} is its optimum; the solution is a rounding of the LP solution (no optimality claim)"),
+            )
+        } else {
+            let why: Vec<String> = runs
+                .iter()
+                .filter_map(|r| {
+                    r.failure.clone().or_else(|| (!r.proven).then(|| r.note.clone().unwrap_or_default()))
+                })
+                .collect();
+            (None, format!("LP relaxation not solved to optimality ({}): no bound; the solution rounds what was solved", why.join("; ")))
+        };
+        let mut rep = SolveReport::new(solution, Status::Heuristic, reason)
+            .with_stat("build_s", prep.build_s + extra_build_s)
+            .with_stat("solve_s", runs.iter().map(|r| r.solve_s).sum())
+            .with_stat("iterations", runs.iter().map(|r| r.iterations as f64).sum())
+            .with_stat("variables", vars as f64)
+            .with_stat("constraints", rows as f64);
+        rep.bound = bound;
+        Ok(rep)
+    }
+}

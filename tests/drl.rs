@@ -1,0 +1,90 @@
+//! The proposed scheme: valid by construction, deterministic training, checkpoints.
+
+mod common;
+
+use common::small_random;
+use dnnrm::model::evaluate;
+use dnnrm::rl::train::TrainConfig;
+use dnnrm::rl::train_drl::{run_policy, train_drl, DrlAgent, DrlTrainConfig};
+use dnnrm::solver::{Solver, SolveOptions};
+use dnnrm::solvers::drl::construct::Variant;
+use dnnrm::solvers::drl::DrlSolver;
+use rand::{Rng, SeedableRng};
+
+#[test]
+fn any_policy_is_valid_by_construction_on_300_instances() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    let mut repaired_without_mask = 0;
+    for seed in 0..300 {
+        let inst = small_random(seed);
+        for variant in [Variant::Full, Variant::NoSubroutine, Variant::NoMasking] {
+            // A random policy: the construction alone must keep the answer valid.
+            let (sol, repaired) = run_policy(&inst, variant, |_, n| rng.gen_range(0..n));
+            evaluate(&inst, &sol).unwrap_or_else(|v| panic!("{variant:?} seed {seed}: {v}"));
+            match variant {
+                Variant::NoMasking => repaired_without_mask += repaired,
+                _ => assert_eq!(repaired, 0, "{variant:?} repaired on seed {seed}"),
+            }
+        }
+    }
+    // Without masking a random policy does pick options that do not fit.
+    assert!(repaired_without_mask > 0);
+}
+
+fn tiny_config(seed: u64) -> DrlTrainConfig {
+    let mut cfg = DrlTrainConfig { seed, validation_instances: 2, ..Default::default() };
+    cfg.family.n_devices = (10, 20);
+    cfg.family.n_edges = (2, 3);
+    cfg.dqn.batch_size = 16;
+    cfg.train = TrainConfig { total_steps: 400, warmup_steps: 100, eval_every: 200, ..Default::default() };
+    cfg
+}
+
+#[test]
+fn same_seed_same_learning_curve_and_checkpoint() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let runs: Vec<_> = pool.install(|| {
+        [0u64, 0, 1]
+            .iter()
+            .zip(&dirs)
+            .map(|(&seed, d)| {
+                let report = train_drl(&tiny_config(seed), d.path(), Vec::new()).unwrap();
+                let (agent, _, _) = DrlAgent::load_checkpoint(d.path()).unwrap();
+                let curve = std::fs::read_to_string(d.path().join("curve.csv")).unwrap();
+                (report.curve, agent.flat_parameters(), curve)
+            })
+            .collect()
+    });
+    assert_eq!(runs[0].0, runs[1].0);
+    assert_eq!(runs[0].1, runs[1].1);
+    assert_eq!(runs[0].2, runs[1].2);
+    assert!(runs[0].2.lines().count() >= 3, "{}", runs[0].2);
+    assert_ne!(runs[0].1, runs[2].1);
+}
+
+#[test]
+fn checkpoint_round_trip_and_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    train_drl(&tiny_config(3), dir.path(), Vec::new()).unwrap();
+    let solver = DrlSolver::load(dir.path(), Variant::Full).unwrap();
+    let inst = small_random(5);
+    let a = solver.solve(&inst, &SolveOptions::default()).unwrap().solution;
+    let again = DrlSolver::load(dir.path(), Variant::Full).unwrap();
+    assert_eq!(a, again.solve(&inst, &SolveOptions::default()).unwrap().solution);
+    evaluate(&inst, &a).unwrap();
+    // Wrong variant.
+    let e = DrlSolver::load(dir.path(), Variant::NoMasking).err().unwrap().to_string();
+    assert!(e.contains("variant"), "{e}");
+    // Corrupt network file.
+    let f = dir.path().join("scorer.safetensors");
+    let mut bytes = std::fs::read(&f).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&f, &bytes).unwrap();
+    let e = DrlSolver::load(dir.path(), Variant::Full).err().unwrap().to_string();
+    assert!(e.contains("scorer.safetensors"), "{e}");
+    // Missing folder.
+    let e = DrlSolver::load(&dir.path().join("nope"), Variant::Full).err().unwrap().to_string();
+    assert!(e.contains("nope"), "{e}");
+}

@@ -1,0 +1,349 @@
+//! `milp` is exact: on hundreds of seeded tiny instances its proven optimum equals a
+//! brute force that shares none of its reductions (full `(r, u)` grid, every local
+//! model, every cache subset, no decomposition). The instances vary in tightness, and
+//! the test checks that each kind actually occurs: rejected tasks, and binding caches,
+//! RBs and compute units (a resource binds when one more unit of it, of the same size,
+//! raises the brute-force optimum).
+
+use std::time::{Duration, Instant};
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use dnnrm::model::{evaluate, Decision, Instance};
+use dnnrm::scenario::{generate, Scenario, ScenarioParams, Zoo, SERVICES};
+use dnnrm::solver::{create, SolveOptions, Solver, SolverConfig, SolverError, Status};
+use dnnrm::solvers::{brute_force_optimum, Milp, MilpLp};
+
+const TINY_INSTANCES: u64 = 1000;
+
+/// A tiny instance: N <= 4, M <= 2, NB <= 4, U <= 4, 2 or 3 models per service, and
+/// randomly tight deadlines, caches, RBs, units and links.
+fn tiny(seed: u64) -> Instance {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let full = Zoo::embedded().expect("embedded zoo");
+    let mut models = Vec::new();
+    for s in SERVICES {
+        let mut of: Vec<_> = full.models.iter().filter(|m| m.service == s).cloned().collect();
+        of.shuffle(&mut rng);
+        models.extend(of.into_iter().take(rng.gen_range(2..=3)));
+    }
+    let total_mb: f64 = models.iter().map(|m| m.file_mb).sum();
+    let mut p = ScenarioParams {
+        n_devices: rng.gen_range(1..=4),
+        n_edges: rng.gen_range(1..=2),
+        floor_m: *[60.0, 150.0, 300.0].choose(&mut rng).unwrap_or(&300.0),
+        rbs: rng.gen_range(1..=4),
+        edge_units: rng.gen_range(1..=4),
+        rb_width_hz: *[0.2e6, 0.5e6, 1e6, 3e6].choose(&mut rng).unwrap_or(&0.5e6),
+        edge_flops: *[5e10, 1e11, 2e11, 1e12, 4e12].choose(&mut rng).unwrap_or(&2e12),
+        edge_cache_mb: rng.gen_range(0.0..0.5) * total_mb,
+        deadline_scale: *[0.3, 0.6, 1.0, 2.0, 5.0].choose(&mut rng).unwrap_or(&1.0),
+        device_storage_min_mb: 5.0,
+        device_storage_max_mb: 120.0,
+        backhaul_delay_s: *[0.02, 0.1, 0.3].choose(&mut rng).unwrap_or(&0.1),
+        cloud_flops: *[2e12, 2e13].choose(&mut rng).unwrap_or(&2e13),
+        ..ScenarioParams::default()
+    };
+    p.share_classification = 0.5;
+    p.share_detection = 0.3;
+    p.share_segmentation = 0.2;
+    let sc = Scenario { params: p, zoo: Zoo { models } };
+    let mut inst = generate(&sc, seed, &format!("tiny-{seed}"));
+    // Sometimes a cache exactly as large as two models, to test the boundary.
+    if rng.gen_bool(0.15) && inst.models.len() >= 2 {
+        let (a, b) = (rng.gen_range(0..inst.models.len()), rng.gen_range(0..inst.models.len()));
+        let c = inst.models[a].size_mb + if a != b { inst.models[b].size_mb } else { 0.0 };
+        for e in &mut inst.edges {
+            e.cache_mb = c;
+        }
+    }
+    inst
+}
+
+fn milp_report(inst: &Instance) -> dnnrm::solver::SolveReport {
+    Milp::default().solve(inst, &SolveOptions::default()).expect("milp never errors on a valid instance")
+}
+
+/// One more RB per server (same width).
+fn more_rbs(inst: &Instance) -> Instance {
+    let mut i = inst.clone();
+    i.edges.iter_mut().for_each(|e| e.rbs += 1);
+    i
+}
+
+/// One more compute unit per server, of the same size (F grows with U).
+fn more_units(inst: &Instance) -> Instance {
+    let mut i = inst.clone();
+    for e in &mut i.edges {
+        e.flops *= f64::from(e.units + 1) / f64::from(e.units);
+        e.units += 1;
+    }
+    i
+}
+
+/// Unlimited caches.
+fn more_cache(inst: &Instance) -> Instance {
+    let mut i = inst.clone();
+    let total: f64 = i.models.iter().map(|m| m.size_mb).sum();
+    i.edges.iter_mut().for_each(|e| e.cache_mb = total + 1.0);
+    i
+}
+
+#[test]
+fn milp_equals_brute_force_on_tiny_instances() {
+    let t0 = Instant::now();
+    let (mut rejecting, mut cache_binding, mut rb_binding, mut unit_binding) = (0, 0, 0, 0);
+    let mut served_somewhere = 0;
+    for seed in 0..TINY_INSTANCES {
+        let inst = tiny(seed);
+        inst.validate().expect("generated instance is valid");
+        let (brute, brute_sol) = brute_force_optimum(&inst);
+        let brute_eval = evaluate(&inst, &brute_sol).expect("brute-force solution is valid");
+        assert!(
+            (brute_eval.objective - brute).abs() <= 1e-12,
+            "seed {seed}: brute value and its solution differ"
+        );
+
+        let rep = milp_report(&inst);
+        assert_eq!(rep.status, Status::Optimal, "seed {seed}: {}", rep.reason);
+        let eval = evaluate(&inst, &rep.solution)
+            .unwrap_or_else(|v| panic!("seed {seed}: invalid MILP solution: {v}"));
+        assert!(
+            (eval.objective - brute).abs() <= 1e-9,
+            "seed {seed}: milp {} != brute force {brute}\n{inst:#?}",
+            eval.objective
+        );
+        let bound = rep.bound.expect("milp reports a bound");
+        assert!(
+            bound >= brute - 1e-9 && bound <= brute + 1e-5,
+            "seed {seed}: bound {bound} vs optimum {brute}"
+        );
+
+        // The single monolithic MILP (no decomposition) agrees too.
+        let mono = Milp::default()
+            .with_decompose(false)
+            .solve(&inst, &SolveOptions::default())
+            .expect("monolithic milp");
+        assert_eq!(mono.status, Status::Optimal, "seed {seed}: {}", mono.reason);
+        let mono_obj = evaluate(&inst, &mono.solution).expect("valid").objective;
+        assert!((mono_obj - brute).abs() <= 1e-9, "seed {seed}: monolithic milp {mono_obj} != {brute}");
+
+        if brute_sol.decisions.contains(&Decision::Reject) {
+            rejecting += 1;
+        }
+        if brute > 0.0 {
+            served_somewhere += 1;
+        }
+        // Relaxed instances: the MILP must match the brute force on them as well.
+        for (kind, relaxed) in [(0, more_cache(&inst)), (1, more_rbs(&inst)), (2, more_units(&inst))] {
+            let (b2, _) = brute_force_optimum(&relaxed);
+            let m2 = evaluate(&relaxed, &milp_report(&relaxed).solution).expect("valid").objective;
+            assert!((m2 - b2).abs() <= 1e-9, "seed {seed} relaxation {kind}: milp {m2} != brute {b2}");
+            assert!(b2 >= brute - 1e-12, "seed {seed}: a relaxation lowered the optimum");
+            if b2 > brute + 1e-9 {
+                match kind {
+                    0 => cache_binding += 1,
+                    1 => rb_binding += 1,
+                    _ => unit_binding += 1,
+                }
+            }
+        }
+    }
+    let elapsed = t0.elapsed();
+    eprintln!(
+        "{TINY_INSTANCES} tiny instances (x4 with relaxations) in {elapsed:?}: optimum rejects a task in \
+         {rejecting}, serves something in {served_somewhere}; binding cache {cache_binding}, RBs {rb_binding}, \
+         units {unit_binding}"
+    );
+    for (what, count) in [
+        ("rejects a task", rejecting),
+        ("binding cache", cache_binding),
+        ("binding RBs", rb_binding),
+        ("binding compute units", unit_binding),
+    ] {
+        assert!(
+            count >= 20,
+            "only {count} instances where the optimum {what}: the generator lost its variety"
+        );
+    }
+    assert!(served_somewhere >= 200, "only {served_somewhere} instances serve any task");
+}
+
+fn default_instance(seed: u64, n: usize, m: usize) -> Instance {
+    let p = ScenarioParams { n_devices: n, n_edges: m, ..ScenarioParams::default() };
+    generate(&p.check().expect("valid defaults"), seed, &format!("default-{seed}"))
+}
+
+#[test]
+fn lp_bound_is_above_the_milp_optimum() {
+    for seed in 0..4 {
+        let inst = default_instance(1000 + seed, 50, 4);
+        let milp = milp_report(&inst);
+        assert_eq!(milp.status, Status::Optimal, "{}", milp.reason);
+        let opt = evaluate(&inst, &milp.solution).expect("valid").objective;
+        let lp = MilpLp.solve(&inst, &SolveOptions::default()).expect("lp");
+        assert_eq!(lp.status, Status::Heuristic);
+        let lp_bound = lp.bound.expect("the LP reports its optimum as a bound");
+        assert!(lp_bound >= opt - 1e-9, "seed {seed}: LP bound {lp_bound} < MILP optimum {opt}");
+        let lp_obj = evaluate(&inst, &lp.solution).expect("the LP rounding is valid").objective;
+        assert!(lp_obj <= opt + 1e-9, "seed {seed}: a rounding beat the optimum");
+        // One MILP for all servers finds the same optimum as one per server.
+        let mono =
+            Milp::default().with_decompose(false).solve(&inst, &SolveOptions::default()).expect("mono");
+        assert_eq!(mono.status, Status::Optimal, "{}", mono.reason);
+        let mono_obj = evaluate(&inst, &mono.solution).expect("valid").objective;
+        assert!((mono_obj - opt).abs() <= 1e-9, "seed {seed}: monolithic {mono_obj} != decomposed {opt}");
+        // The MILP's dual bound closes on its optimum.
+        let b = milp.bound.expect("bound");
+        assert!(b >= opt - 1e-9 && b - opt <= 1e-5, "seed {seed}: MILP bound {b} vs optimum {opt}");
+    }
+}
+
+#[test]
+fn greedy_ls_never_beats_the_milp_and_warm_start_agrees() {
+    for seed in 0..3 {
+        let inst = default_instance(2000 + seed, 60, 4);
+        let cold = milp_report(&inst);
+        let opt = evaluate(&inst, &cold.solution).expect("valid").objective;
+        let warm_cfg = SolverConfig { warm_start: true, ..SolverConfig::default() };
+        let warm =
+            create("milp", &warm_cfg).expect("milp").solve(&inst, &SolveOptions::default()).expect("warm");
+        assert_eq!(warm.status, Status::Optimal, "{}", warm.reason);
+        let warm_obj = evaluate(&inst, &warm.solution).expect("valid").objective;
+        assert!((warm_obj - opt).abs() <= 1e-9, "seed {seed}: warm {warm_obj} != cold {opt}");
+        let ls = create("greedy-ls", &SolverConfig::default()).expect("greedy-ls");
+        let ls_obj = evaluate(&inst, &ls.solve(&inst, &SolveOptions::default()).expect("ls").solution)
+            .expect("valid")
+            .objective;
+        assert!(ls_obj <= opt + 1e-9, "seed {seed}: greedy-ls {ls_obj} beat the proven optimum {opt}");
+        assert!(warm.stats.contains_key("warm_start_objective"));
+    }
+}
+
+#[test]
+fn tiny_time_limit_on_a_large_instance_is_reported_honestly() {
+    let inst = default_instance(77, 500, 12);
+    for limit_ms in [1u64, 50] {
+        let opts =
+            SolveOptions { time_limit: Some(Duration::from_millis(limit_ms)), ..SolveOptions::default() };
+        let t0 = Instant::now();
+        let rep = Milp::default().solve(&inst, &opts).expect("never errors");
+        let wall = t0.elapsed();
+        eprintln!("limit {limit_ms} ms: {} in {wall:?}: {}", rep.status, rep.reason);
+        let obj = evaluate(&inst, &rep.solution).expect("the answer is valid whatever the status").objective;
+        let bound = rep.bound.expect("a bound is always reported when the MILP did not fail");
+        assert!(bound >= obj - 1e-9, "bound {bound} below the objective {obj}");
+        match rep.status {
+            Status::Optimal => assert!(bound - obj <= 1e-5, "optimal with gap {}", bound - obj),
+            Status::TimeLimit => assert!(rep.stats["gap"] >= 0.0),
+            s => panic!("unexpected status {s}: {}", rep.reason),
+        }
+        // The guard bounds the wall time even if HiGHS overruns its limit.
+        assert!(wall < Duration::from_secs(30), "took {wall:?}");
+    }
+}
+
+#[test]
+fn a_fallback_answers_when_highs_has_no_incumbent() {
+    let inst = default_instance(78, 500, 12);
+    let cfg = SolverConfig { fallback: Some("greedy".into()), ..SolverConfig::default() };
+    let milp = create("milp", &cfg).expect("milp with a fallback");
+    let opts = SolveOptions { time_limit: Some(Duration::from_millis(1)), ..SolveOptions::default() };
+    let rep = milp.solve(&inst, &opts).expect("never errors");
+    let obj = evaluate(&inst, &rep.solution).expect("valid").objective;
+    match rep.status {
+        Status::Fallback => {
+            assert!(rep.reason.contains("fallback `greedy`"), "{}", rep.reason);
+            let greedy = create("greedy", &SolverConfig::default()).expect("greedy");
+            let g = evaluate(&inst, &greedy.solve(&inst, &opts).expect("greedy").solution).expect("valid");
+            assert_eq!(g.objective, obj, "the fallback's solution is returned as is");
+        }
+        Status::TimeLimit | Status::Optimal => {}
+        s => panic!("unexpected status {s}: {}", rep.reason),
+    }
+    if let Some(b) = rep.bound {
+        assert!(b >= obj - 1e-9, "bound {b} below objective {obj}");
+    }
+}
+
+#[test]
+fn configuration_is_checked_once() {
+    let bad_gap = SolverConfig { mip_rel_gap: Some(-0.1), ..SolverConfig::default() };
+    assert!(matches!(create("milp", &bad_gap), Err(SolverError::Config { .. })));
+    let nan_gap = SolverConfig { mip_rel_gap: Some(f64::NAN), ..SolverConfig::default() };
+    assert!(matches!(create("milp", &nan_gap), Err(SolverError::Config { .. })));
+    let itself = SolverConfig { fallback: Some("milp".into()), ..SolverConfig::default() };
+    assert!(matches!(create("milp", &itself), Err(SolverError::Config { .. })));
+    let unknown = SolverConfig { fallback: Some("no-such-solver".into()), ..SolverConfig::default() };
+    assert!(matches!(create("milp", &unknown), Err(SolverError::Unknown { .. })));
+    let ok =
+        SolverConfig { fallback: Some("greedy".into()), mip_rel_gap: Some(0.01), ..SolverConfig::default() };
+    let milp = create("milp", &ok).expect("valid configuration");
+    let inst = default_instance(5, 40, 4);
+    let rep = milp.solve(&inst, &SolveOptions::default()).expect("solve");
+    // With a 1% gap HiGHS may stop early: the status still says optimal only within it.
+    assert_eq!(rep.status, Status::Optimal, "{}", rep.reason);
+    assert_eq!(rep.stats["mip_rel_gap"], 0.01);
+    assert!(rep.reason.contains("mip_rel_gap 0.01"), "{}", rep.reason);
+    let obj = evaluate(&inst, &rep.solution).expect("valid").objective;
+    assert!(rep.bound.expect("bound") * (1.0 - 0.01) <= obj + 1e-9);
+}
+
+#[test]
+fn threads_are_honoured_and_answers_agree() {
+    let inst = default_instance(9, 80, 4);
+    let one = milp_report(&inst);
+    let two =
+        Milp::default().solve(&inst, &SolveOptions { threads: 2, ..SolveOptions::default() }).expect("solve");
+    assert_eq!(two.stats["threads"], 2.0);
+    let (a, b) = (
+        evaluate(&inst, &one.solution).expect("valid").objective,
+        evaluate(&inst, &two.solution).expect("valid").objective,
+    );
+    assert!((a - b).abs() <= 1e-9, "1 thread {a} vs 2 threads {b}");
+}
+
+/// The MILP scaling table (slow: run it with
+/// `cargo test --release --test milp_exact scaling_table -- --ignored --nocapture`).
+/// Environment: `DNNRM_SCALING_INSTANCES` (default 5), `DNNRM_SCALING_LIMIT_S` (60).
+#[test]
+#[ignore]
+fn scaling_table() {
+    use dnnrm::bench::scaling::{milp_scaling, scaling_markdown, DEFAULT_SIZES};
+    let per_size = std::env::var("DNNRM_SCALING_INSTANCES").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let limit = std::env::var("DNNRM_SCALING_LIMIT_S").ok().and_then(|v| v.parse().ok()).unwrap_or(60.0);
+    let bar = indicatif::ProgressBar::hidden();
+    let rows = milp_scaling(&DEFAULT_SIZES, per_size, Duration::from_secs_f64(limit), &bar);
+    println!("{}", scaling_markdown(&rows));
+    for r in rows.iter().filter(|r| r.n <= 500) {
+        assert_eq!(r.invalid, 0);
+        assert_eq!(r.optimal, r.instances, "N={} not all proven optimal", r.n);
+    }
+}
+
+#[test]
+fn warm_start_columns_encode_a_solution_at_least_as_good() {
+    use dnnrm::model::enumerate_options;
+    use dnnrm::solvers::milp::encoding::{assemble, reduce, Block};
+    for seed in 0..5 {
+        let inst = default_instance(3000 + seed, 80, 4);
+        let ls = create("greedy-ls", &SolverConfig::default()).expect("greedy-ls");
+        let start = ls.solve(&inst, &SolveOptions::default()).expect("ls").solution;
+        let start_obj = evaluate(&inst, &start).expect("valid").objective;
+        let choices = reduce(&inst, &enumerate_options(&inst));
+        let parts: Vec<_> = (0..inst.edges.len())
+            .map(|m| {
+                let b = Block::new(&inst, &choices, vec![m]);
+                b.decode(&choices, &b.warm_start_values(&inst, &start)).expect("warm start decodes")
+            })
+            .collect();
+        let mapped = assemble(&inst, &choices, &parts);
+        let mapped_obj = evaluate(&inst, &mapped).expect("the warm start is feasible").objective;
+        assert!(
+            mapped_obj >= start_obj - 1e-12,
+            "seed {seed}: warm start {mapped_obj} < greedy-ls {start_obj}"
+        );
+    }
+}
