@@ -4,7 +4,10 @@ BIN := target/release/dnnrm
 JOBS ?=
 JOBS_FLAG := $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: all deps build test bench check-rl clippy fmt
+.PHONY: all deps build test bench bench-full train train-ddpg train-drl milp-scaling check-rl clippy fmt
+
+SETS ?= all
+DRL_SEEDS ?= 0 1 2 3 4
 
 all: build
 
@@ -18,10 +21,26 @@ build: deps
 test: deps
 	$(CARGO) test --release
 
-## Runs every registered solver on the default instance set and writes
-## results/default.csv and results/summary.md.
+## Runs every registered solver (learned ones from the committed checkpoints in
+## models/) on every instance set, then the MILP scaling table; writes results/*.csv,
+## results/plots/ and results/summary.md. Resumes: rows of this revision are kept.
 bench: build
-	$(BIN) bench --sets default --out-dir results $(JOBS_FLAG)
+	$(BIN) bench --sets $(SETS) --out-dir results --time-limit 60 --milp-scaling 5 $(JOBS_FLAG)
+
+## Retrains every learned solver from scratch, then runs the benchmark.
+bench-full: train bench
+
+train: train-ddpg train-drl
+
+## The committed DDPG checkpoint, reproducibly (about 10 minutes on one core).
+train-ddpg: build
+	RAYON_NUM_THREADS=1 $(BIN) train ddpg --seed 0 --out models/ddpg/seed0
+
+## The proposed scheme for seeds 0-4 and its two ablations (seed 0).
+train-drl: build
+	for s in $(DRL_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train drl --seed $$s --out models/drl/seed$$s || exit 1; done
+	RAYON_NUM_THREADS=1 $(BIN) train drl --seed 0 --variant no-subroutine --out models/drl-nosub/seed0
+	RAYON_NUM_THREADS=1 $(BIN) train drl --seed 0 --variant no-masking --out models/drl-nomask/seed0
 
 ## Verifies the RL core: DDPG on Pendulum, seeds 0,1,2, 30k steps each; fails unless
 ## at least 2 of 3 seeds reach a mean evaluation return of -250 or better.

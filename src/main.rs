@@ -102,8 +102,26 @@ impl Args for ScenarioFlags {
 
 #[derive(Subcommand)]
 enum TrainCmd {
-    /// The proposed scheme (set DQN + packing subroutine) or one of its ablations.
+    /// The proposed scheme (learned scoring policy + packing subroutine) or an ablation.
     Drl(TrainDrlArgs),
+    /// The DDPG benchmark on the one-shot view (MODEL.md §8).
+    Ddpg(TrainDdpgArgs),
+}
+
+#[derive(clap::Args)]
+struct TrainDdpgArgs {
+    /// Scenario parameters of the training and validation instances (flags).
+    #[command(flatten)]
+    scenario: ScenarioFlags,
+    /// Seed of the run (network, noise, replay, instance stream).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Environment steps (slots); default 36 000.
+    #[arg(long)]
+    steps: Option<u64>,
+    /// Output folder (default models/ddpg/seed<S>).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -262,6 +280,9 @@ struct BenchArgs {
     /// Folder of learned solvers' checkpoints (<solver>/seed<k>/).
     #[arg(long, default_value = "models")]
     models_dir: PathBuf,
+    /// Instances per size of the MILP scaling table (N = 10..1000); 0 for none.
+    #[arg(long, default_value_t = 0)]
+    milp_scaling: usize,
     /// Comma-separated solver names, or `all`.
     #[arg(long, default_value = "all")]
     solvers: String,
@@ -288,6 +309,7 @@ fn main() -> ExitCode {
         Cmd::Bench(a) => cmd_bench(a),
         Cmd::Merge { inputs, out } => cmd_merge(&inputs, &out),
         Cmd::Train(TrainCmd::Drl(a)) => cmd_train_drl(a),
+        Cmd::Train(TrainCmd::Ddpg(a)) => cmd_train_ddpg(a),
         Cmd::Solvers => {
             for s in registry() {
                 println!("{:<12} {}", s.name, s.description);
@@ -500,6 +522,7 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
         fresh: a.fresh,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         shard: shard_from(a.shard.as_deref())?,
+        milp_scaling: a.milp_scaling,
     };
     let outcome = run_suite(&cfg)?;
     for w in &outcome.warnings {
@@ -526,7 +549,8 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
     let mut cfg: DrlTrainConfig = match &a.config {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
-            serde_json::from_str(&text).with_context(|| format!("{}: not a training configuration", p.display()))?
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a training configuration", p.display()))?
         }
         None => DrlTrainConfig::default(),
     };
@@ -579,6 +603,49 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
         report.steps as f64 / secs.max(1e-9),
         report.best.map_or("-".into(), |b| format!("{:.4}", b.1)),
         report.best.map_or("-".into(), |b| b.0.to_string())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_train_ddpg(a: TrainDdpgArgs) -> Result<ExitCode> {
+    use dnnrm::rl::train::{Progress, ProgressReporter};
+    use dnnrm::rl::train_ddpg::{train_ddpg, DdpgTrainConfig};
+
+    let mut params = ScenarioParams::default();
+    for (name, value) in &a.scenario.0 {
+        params.set(name, value)?;
+    }
+    params.check()?;
+    let mut cfg = DdpgTrainConfig { scenario: params, seed: a.seed, ..Default::default() };
+    if let Some(s) = a.steps {
+        cfg.steps = s;
+    }
+    cfg.out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/ddpg/seed{}", a.seed)));
+    let pb = progress_bar(cfg.steps, &format!("train ddpg seed {}", a.seed));
+    let mut reporter = ProgressReporter::new(100, |p: &Progress| {
+        pb.set_position(p.step);
+        pb.set_message(format!(
+            "return {:.3} | validation {} (best {})",
+            p.last_episode_return.unwrap_or(f64::NAN),
+            p.last_eval.map_or("-".into(), |v| format!("{v:.4}")),
+            p.best_eval.map_or("-".into(), |v| format!("{v:.4}")),
+        ));
+        if pb.is_hidden() && matches!(p.event, dnnrm::rl::Event::Evaluation { .. }) {
+            eprintln!("step {}/{}: validation {:.4}", p.step, p.total_steps, p.last_eval.unwrap_or(f64::NAN));
+        }
+    });
+    reporter.episodes = true;
+    let o = train_ddpg(&cfg, vec![Box::new(reporter)])?;
+    pb.finish_and_clear();
+    eprintln!(
+        "{}: best validation {} at step {}; greedy on the validation set {:.4}; {:.0} s, {:.1} env steps/s, {:.1} updates/s",
+        o.policy_dir.display(),
+        o.best.map_or("-".into(), |b| format!("{:.4}", b.1)),
+        o.best.map_or("-".into(), |b| b.0.to_string()),
+        o.val_greedy,
+        o.secs,
+        o.env_steps_per_s,
+        o.updates_per_s
     );
     Ok(ExitCode::SUCCESS)
 }

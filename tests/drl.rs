@@ -6,7 +6,7 @@ use common::small_random;
 use dnnrm::model::evaluate;
 use dnnrm::rl::train::TrainConfig;
 use dnnrm::rl::train_drl::{run_policy, train_drl, DrlAgent, DrlTrainConfig};
-use dnnrm::solver::{Solver, SolveOptions};
+use dnnrm::solver::{SolveOptions, Solver};
 use dnnrm::solvers::drl::construct::Variant;
 use dnnrm::solvers::drl::DrlSolver;
 use rand::{Rng, SeedableRng};

@@ -62,7 +62,11 @@ pub fn build_jobs(spec: &JobSpec, skip_untrained: bool) -> Result<(Vec<Job>, Vec
     let mut warnings = Vec::new();
     for name in &spec.solvers {
         let learned = registry().iter().find(|i| i.name == name).is_some_and(|i| i.learned);
-        let found = if learned && spec.config.checkpoint.is_none() { checkpoints(&spec.models_dir, name) } else { vec![] };
+        let found = if learned && spec.config.checkpoint.is_none() {
+            checkpoints(&spec.models_dir, name)
+        } else {
+            vec![]
+        };
         if learned && spec.config.checkpoint.is_none() && found.is_empty() && skip_untrained {
             warnings.push(format!(
                 "{name}: no checkpoint in {}/{name}/seed<k>/ (train it with `dnnrm train`); skipped",
@@ -104,6 +108,9 @@ pub struct SuiteConfig {
     pub command: String,
     /// Only this shard `(i, n)` of every set's instances.
     pub shard: Option<(usize, usize)>,
+    /// Instances per size of the MILP scaling table (0: no table). It runs after the
+    /// sets, one solve at a time, so its timings are not disturbed by parallel runs.
+    pub milp_scaling: usize,
 }
 
 /// Why a benchmark run stopped.
@@ -170,9 +177,30 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
         all_sets.push((set.clone(), rows));
     }
     if cfg.shard.is_none() {
+        let mut extra = Vec::new();
+        if cfg.milp_scaling > 0 {
+            use super::scaling::{milp_scaling, scaling_markdown, DEFAULT_SIZES};
+            let pb = progress_bar((DEFAULT_SIZES.len() * cfg.milp_scaling) as u64, "milp scaling");
+            let limit = cfg.jobs.base.time_limit.unwrap_or(std::time::Duration::from_secs(60));
+            let rows = milp_scaling(&DEFAULT_SIZES, cfg.milp_scaling, limit, &pb);
+            pb.finish_and_clear();
+            let md = format!(
+                "## MILP scaling\n\nDefault scenario with N devices and M edge servers, {} instances per size, one \
+                 thread, time limit {} s; build = model construction, solve = HiGHS. Goal: every instance up to \
+                 N = 500 proven optimal with p95 solve time <= 5 s.\n\n{}",
+                cfg.milp_scaling,
+                limit.as_secs_f64(),
+                scaling_markdown(&rows)
+            );
+            let path = cfg.out_dir.join("milp_scaling.md");
+            crate::io::json::write_atomic(&path, md.as_bytes())?;
+            out.written.push(path);
+            extra.push(md);
+        }
         let (paths, plot_md) = write_plots(cfg, &all_sets);
         out.written.extend(paths);
-        let md = summary_markdown(&cfg.command, &all_sets, &[plot_md]);
+        extra.push(plot_md);
+        let md = summary_markdown(&cfg.command, &all_sets, &extra);
         let path = cfg.out_dir.join("summary.md");
         crate::io::json::write_atomic(&path, md.as_bytes())?;
         out.written.push(path);

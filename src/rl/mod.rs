@@ -29,12 +29,15 @@ pub mod ddpg;
 pub mod nets;
 pub mod noise;
 pub mod normalize;
+pub mod oneshot;
 pub mod optim;
 pub mod pendulum;
 pub mod replay;
 pub mod sequential;
 pub mod set_dqn;
+pub mod set_pg;
 pub mod train;
+pub mod train_ddpg;
 pub mod train_drl;
 
 pub use checkpoint::CheckpointError;

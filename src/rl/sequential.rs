@@ -76,12 +76,46 @@ pub struct SequentialEnv {
     next_seed: u64,
     current: Option<Built>,
     edge: usize,
+    /// Subtract the reference policy's return on the same edge server at the episode's
+    /// last step (a baseline: the return becomes the gain over the greedy rules).
+    reference_baseline: bool,
+    baseline: f64,
+}
+
+/// Return of the reference policy from the current state to the end of the current
+/// edge server (accuracies above each task's best local one).
+fn reference_return(c: &Built) -> f64 {
+    use crate::solvers::drl::construct::reference_choice;
+    let mut sim = c.clone();
+    let edge = sim.edge();
+    let mut ret = 0.0;
+    while !sim.done() && sim.edge() == edge {
+        let b = sim.baseline();
+        let i = reference_choice(sim.step());
+        ret += sim.apply(i) - b;
+    }
+    ret
 }
 
 impl SequentialEnv {
     pub fn new(family: Family, variant: Variant, seed_offset: u64) -> Result<Self, ParamError> {
         family.check()?;
-        Ok(SequentialEnv { family, variant, next_seed: TRAIN_SEED_BASE + seed_offset, current: None, edge: 0 })
+        Ok(SequentialEnv {
+            family,
+            variant,
+            next_seed: TRAIN_SEED_BASE + seed_offset,
+            current: None,
+            edge: 0,
+            reference_baseline: false,
+            baseline: 0.0,
+        })
+    }
+
+    /// Makes the last reward of each episode carry minus the reference policy's return
+    /// on the same edge server, so an episode's return is its gain over the greedy rules.
+    pub fn with_reference_baseline(mut self, on: bool) -> Self {
+        self.reference_baseline = on;
+        self
     }
 
     fn new_instance(&mut self, rng: &mut Rng) {
@@ -141,6 +175,7 @@ impl Env for SequentialEnv {
         }
         if let Some(c) = &self.current {
             self.edge = c.edge();
+            self.baseline = if self.reference_baseline { reference_return(c) } else { 0.0 };
         }
         self.observe()
     }
@@ -157,8 +192,12 @@ impl Env for SequentialEnv {
         };
         let n = c.step().actions.len();
         let baseline = c.baseline();
-        let reward = (c.apply(index_for(action[0], n)) - baseline) as f32;
+        let mut reward = c.apply(index_for(action[0], n)) - baseline;
         let terminated = c.done() || c.edge() != self.edge;
+        if terminated {
+            reward -= self.baseline;
+        }
+        let reward = reward as f32;
         let obs = if terminated { vec![0f32; OBS_DIM] } else { self.observe() };
         Ok(Step { obs, reward, terminated, truncated: false })
     }

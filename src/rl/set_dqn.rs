@@ -55,6 +55,9 @@ pub struct SetDqnConfig {
     pub grad_clip_norm: f32,
     /// Seed of the network initialisation. Default 0.
     pub seed: u64,
+    /// Feature column holding a fixed prior score added to the network's output:
+    /// `Q(row) = row[prior] + net(row)` (residual Q-learning). Default none.
+    pub prior_column: Option<usize>,
 }
 
 impl Default for SetDqnConfig {
@@ -70,6 +73,7 @@ impl Default for SetDqnConfig {
             eps_decay_steps: 20_000,
             grad_clip_norm: 10.0,
             seed: 0,
+            prior_column: None,
         }
     }
 }
@@ -99,7 +103,10 @@ impl SetDqnConfig {
             return bad("tau", self.tau.to_string());
         }
         if self.batch_size == 0 || self.buffer_capacity < self.batch_size {
-            return bad("batch_size/buffer_capacity", format!("{}/{}", self.batch_size, self.buffer_capacity));
+            return bad(
+                "batch_size/buffer_capacity",
+                format!("{}/{}", self.batch_size, self.buffer_capacity),
+            );
         }
         if !(0.0..=1.0).contains(&self.eps_start) || !(0.0..=1.0).contains(&self.eps_end) {
             return bad("eps_start/eps_end", format!("{}/{}", self.eps_start, self.eps_end));
@@ -107,6 +114,7 @@ impl SetDqnConfig {
         if !(self.grad_clip_norm > 0.0) {
             return bad("grad_clip_norm", self.grad_clip_norm.to_string());
         }
+
         Ok(())
     }
 }
@@ -118,6 +126,7 @@ pub type ScoreNet<const FEAT: usize, const HIDDEN: usize> = Actor<FEAT, 1, HIDDE
 #[derive(Debug, Clone, PartialEq)]
 pub struct FastScorer {
     feat: usize,
+    prior: Option<usize>,
     hidden: usize,
     w1: Vec<f32>,
     b1: Vec<f32>,
@@ -128,9 +137,13 @@ pub struct FastScorer {
 }
 
 impl FastScorer {
-    pub fn from_net<const FEAT: usize, const HIDDEN: usize>(net: &ScoreNet<FEAT, HIDDEN>) -> Self {
+    pub fn from_net<const FEAT: usize, const HIDDEN: usize>(
+        net: &ScoreNet<FEAT, HIDDEN>,
+        prior: Option<usize>,
+    ) -> Self {
         FastScorer {
             feat: FEAT,
+            prior,
             hidden: HIDDEN,
             w1: net.l1.weight.as_vec(),
             b1: net.l1.bias.as_vec(),
@@ -156,7 +169,8 @@ impl FastScorer {
                 let w = &self.w2[j * h..(j + 1) * h];
                 *hj = (w.iter().zip(&h1).map(|(a, b)| a * b).sum::<f32>() + self.b2[j]).max(0.0);
             }
-            out.push(self.w3.iter().zip(&h2).map(|(a, b)| a * b).sum::<f32>() + self.b3);
+            let p = self.prior.map_or(0.0, |c| x[c]);
+            out.push(self.w3.iter().zip(&h2).map(|(a, b)| a * b).sum::<f32>() + self.b3 + p);
         }
     }
 
@@ -231,10 +245,17 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
 
     pub fn new(cfg: SetDqnConfig) -> Result<Self, SetDqnError> {
         cfg.check()?;
+        if cfg.prior_column.is_some_and(|c| c >= FEAT) {
+            return Err(SetDqnError::Config(format!(
+                "prior_column {:?} is not below {FEAT}",
+                cfg.prior_column
+            )));
+        }
         let dev = Dev::seed_from_u64(cfg.seed);
         let net = ScoreNet::<FEAT, HIDDEN>::init(&dev, 3e-3);
         let opt = Adam::new(&net, AdamConfig { lr: cfg.lr, ..Default::default() });
-        let buffer = ReplayBuffer::new(cfg.buffer_capacity, Self::OBS, 1).map_err(|e| SetDqnError::Config(e.to_string()))?;
+        let buffer = ReplayBuffer::new(cfg.buffer_capacity, Self::OBS, 1)
+            .map_err(|e| SetDqnError::Config(e.to_string()))?;
         Ok(Self {
             grads: net.try_alloc_grads().map_err(backend)?,
             target: net.clone(),
@@ -262,6 +283,13 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
         &self.net
     }
 
+    /// Replaces the online and target networks (e.g. with a network trained by another
+    /// learner over the same candidate sets, to save it in this checkpoint format).
+    pub fn set_net(&mut self, net: &ScoreNet<FEAT, HIDDEN>) {
+        self.net = net.clone();
+        self.target = net.clone();
+    }
+
     /// All parameters, flattened (determinism tests).
     pub fn flat_parameters(&self) -> Vec<f32> {
         let mut v = flat_params(&self.net);
@@ -280,9 +308,23 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
         obs.chunks_exact(FEAT + 1).flat_map(|r| r[..FEAT].iter().copied()).collect()
     }
 
+    /// The prior of every row (zeros without a prior column).
+    fn priors(&self, obs_batch: &[f32]) -> Vec<f32> {
+        obs_batch.chunks_exact(FEAT + 1).map(|r| self.cfg.prior_column.map_or(0.0, |c| r[c])).collect()
+    }
+
     fn scores(&self, net: &ScoreNet<FEAT, HIDDEN>, obs_batch: &[f32], b: usize) -> Vec<f32> {
         let x = self.dev.tensor_from_vec(Self::rows(obs_batch), (b * SLOTS, Const::<FEAT>));
-        net.forward(x).as_vec()
+        let mut q = net.forward(x).as_vec();
+        for (q, p) in q.iter_mut().zip(self.priors(obs_batch)) {
+            *q += p;
+        }
+        q
+    }
+
+    /// A fast plain-Rust copy of the online network (with its prior column).
+    pub fn fast_scorer(&self) -> FastScorer {
+        FastScorer::from_net(&self.net, self.cfg.prior_column)
     }
 
     /// Greedy index among the valid candidates of one observation.
@@ -326,7 +368,8 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
         let sel = self.dev.tensor_from_vec(sel, (b * SLOTS, Const::<1>));
         let x = self.dev.tensor_from_vec(Self::rows(&batch.obs), (b * SLOTS, Const::<FEAT>));
         let grads = std::mem::replace(&mut self.grads, Gradients::leaky());
-        let q = self.net.forward(x.traced(grads));
+        let prior = self.dev.tensor_from_vec(self.priors(&batch.obs), (b * SLOTS, Const::<1>));
+        let q = self.net.forward(x.traced(grads)) + prior;
         let loss = ((q - y).square() * sel).sum::<Rank0, _>() * (1.0 / b as f32);
         let loss_value = loss.array();
         let mut grads = loss.backward();
@@ -341,10 +384,17 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
 
     /// Saves the networks and `meta.json` atomically into `dir`. `env` describes the
     /// training environment (kept for provenance).
-    pub fn save_checkpoint(&self, dir: &Path, step: u64, env: serde_json::Value) -> Result<(), CheckpointError> {
+    pub fn save_checkpoint(
+        &self,
+        dir: &Path,
+        step: u64,
+        env: serde_json::Value,
+    ) -> Result<(), CheckpointError> {
         checkpoint::write_dir_atomically(dir, |tmp| {
-            let files =
-                vec![checkpoint::save_model(&self.net, tmp, NET_FILE)?, checkpoint::save_model(&self.target, tmp, TARGET_FILE)?];
+            let files = vec![
+                checkpoint::save_model(&self.net, tmp, NET_FILE)?,
+                checkpoint::save_model(&self.target, tmp, TARGET_FILE)?,
+            ];
             let meta = SetDqnMeta {
                 format_version: FORMAT_VERSION,
                 algorithm: "set-dqn".into(),
@@ -375,7 +425,9 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
         if meta.algorithm != "set-dqn" {
             return Err(incompatible("algorithm", meta.algorithm, "set-dqn".into()));
         }
-        for (what, found, expected) in [("feat", meta.feat, FEAT), ("slots", meta.slots, SLOTS), ("hidden", meta.hidden, HIDDEN)] {
+        for (what, found, expected) in
+            [("feat", meta.feat, FEAT), ("slots", meta.slots, SLOTS), ("hidden", meta.hidden, HIDDEN)]
+        {
             if found != expected {
                 return Err(incompatible(what, found.to_string(), expected.to_string()));
             }
@@ -439,7 +491,7 @@ mod tests {
     #[test]
     fn fast_scorer_matches_dfdx() {
         let agent = SetDqn::<4, 3, 8>::new(SetDqnConfig::default()).unwrap();
-        let fast = FastScorer::from_net(agent.net());
+        let fast = FastScorer::from_net(agent.net(), None);
         let rows = vec![0.1, -0.4, 0.9, 0.3, 1.0, 0.0, -1.0, 0.5, 0.2, 0.2, 0.2, 0.2];
         let mut out = Vec::new();
         fast.scores(&rows, &mut out);
@@ -479,7 +531,15 @@ mod tests {
             let act = agent.act(&obs, true, &mut rng).unwrap();
             let i = index_for(act[0], 2);
             let r = if obs[i * 3] >= obs[(1 - i) * 3] { 1.0 } else { 0.0 };
-            agent.observe(&Transition { obs: &obs, action: &act, reward: r, next_obs: &terminal, terminated: true }).unwrap();
+            agent
+                .observe(&Transition {
+                    obs: &obs,
+                    action: &act,
+                    reward: r,
+                    next_obs: &terminal,
+                    terminated: true,
+                })
+                .unwrap();
             agent.update(&mut rng).unwrap();
         }
         let mut right = 0;

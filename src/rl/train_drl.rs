@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{enumerate_options, evaluate, Instance};
 use crate::rl::sequential::{encode, Family, SequentialEnv, OBS_DIM};
-use crate::rl::set_dqn::{SetDqn, SetDqnConfig};
+use crate::rl::set_dqn::{SetDqn, SetDqnConfig, SetDqnError};
+use crate::rl::set_pg::{SetPg, SetPgConfig};
 use crate::rl::train::{train, Callback, Event, Hooks, Progress, TrainConfig, TrainReport};
 use crate::rl::{seeded_rng, RlError};
 use crate::scenario::{generate, ScenarioParams};
-use crate::solvers::drl::construct::{Construction, Variant, FEATURES, MAX_CANDIDATES};
+use crate::solvers::drl::construct::{Construction, Variant, FEATURES, MAX_CANDIDATES, PRIOR};
 
 /// Hidden width of the scoring network (compile-time for dfdx).
 pub const HIDDEN: usize = 64;
@@ -25,6 +26,16 @@ pub type DrlAgent = SetDqn<FEATURES, MAX_CANDIDATES, HIDDEN>;
 
 /// First validation seed: far from the training seeds and the benchmark seeds.
 pub const VALIDATION_SEED_BASE: u64 = 2_000_000;
+
+/// The learner of the scoring network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Learner {
+    /// Self-critical REINFORCE ([`crate::rl::set_pg`]) against the reference policy.
+    Reinforce,
+    /// Double DQN ([`crate::rl::set_dqn`]).
+    Dqn,
+}
 
 /// Everything a training run needs. Every field has a default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +49,9 @@ pub struct DrlTrainConfig {
     pub family: Family,
     /// Validation instances (default scenario, seeds from 2,000,000).
     pub validation_instances: usize,
+    /// Which learner trains the network. Default REINFORCE.
+    pub learner: Learner,
+    pub pg: SetPgConfig,
     pub dqn: SetDqnConfig,
     pub train: TrainConfig,
 }
@@ -49,13 +63,21 @@ impl Default for DrlTrainConfig {
             variant: Variant::Full,
             family: Family::default(),
             validation_instances: 20,
-            dqn: SetDqnConfig::default(),
+            learner: Learner::Reinforce,
+            pg: SetPgConfig { prior_column: Some(PRIOR), ..SetPgConfig::default() },
+            // The prior already acts like the greedy rules: explore around it.
+            dqn: SetDqnConfig {
+                prior_column: Some(PRIOR),
+                eps_start: 0.3,
+                eps_decay_steps: 30_000,
+                ..SetDqnConfig::default()
+            },
             train: TrainConfig {
-                total_steps: 60_000,
-                warmup_steps: 2_000,
+                total_steps: 1_000_000,
+                warmup_steps: 0,
                 train_freq: 1,
                 gradient_steps: 1,
-                eval_every: 5_000,
+                eval_every: 100_000,
                 eval_at_end: true,
                 start_step: 0,
             },
@@ -98,8 +120,43 @@ pub fn validation_set(count: usize) -> Vec<Instance> {
     (0..count as u64).map(|i| generate(&sc, VALIDATION_SEED_BASE + i, &format!("val-{i}"))).collect()
 }
 
+/// The policy gradient learner of the proposed scheme.
+pub type DrlPgAgent = SetPg<FEATURES, MAX_CANDIDATES, HIDDEN>;
+
+/// What training needs of a learner besides [`crate::rl::train::Agent`].
+pub trait ScoringAgent {
+    fn greedy_index(&self, obs: &[f32]) -> Result<usize, SetDqnError>;
+    /// The agent in the checkpoint format of `drl` (scoring network + config).
+    fn save(&self, dir: &Path, step: u64, env: serde_json::Value) -> Result<(), RlError>;
+}
+
+impl ScoringAgent for DrlAgent {
+    fn greedy_index(&self, obs: &[f32]) -> Result<usize, SetDqnError> {
+        SetDqn::greedy_index(self, obs)
+    }
+    fn save(&self, dir: &Path, step: u64, env: serde_json::Value) -> Result<(), RlError> {
+        Ok(self.save_checkpoint(dir, step, env)?)
+    }
+}
+
+impl ScoringAgent for DrlPgAgent {
+    fn greedy_index(&self, obs: &[f32]) -> Result<usize, SetDqnError> {
+        SetPg::greedy_index(self, obs)
+    }
+    fn save(&self, dir: &Path, step: u64, env: serde_json::Value) -> Result<(), RlError> {
+        let cfg = SetDqnConfig {
+            prior_column: self.config().prior_column,
+            seed: self.config().seed,
+            ..Default::default()
+        };
+        let mut holder = DrlAgent::new(cfg)?;
+        holder.set_net(self.net());
+        Ok(holder.save_checkpoint(dir, step, env)?)
+    }
+}
+
 /// Mean objective of the agent's greedy policy on `instances`.
-pub fn validate(agent: &DrlAgent, instances: &[Instance], variant: Variant) -> f64 {
+pub fn validate(agent: &dyn ScoringAgent, instances: &[Instance], variant: Variant) -> f64 {
     let mut obs = vec![0f32; OBS_DIM];
     let total: f64 = instances
         .iter()
@@ -145,7 +202,11 @@ impl Callback for CurveWriter {
             Event::EpisodeEnd { episode_return, .. } => self.returns.push(episode_return),
             Event::Evaluation { score, .. } => {
                 let recent = &self.returns[self.returns.len().saturating_sub(200)..];
-                let mean = if recent.is_empty() { f64::NAN } else { recent.iter().sum::<f64>() / recent.len() as f64 };
+                let mean = if recent.is_empty() {
+                    f64::NAN
+                } else {
+                    recent.iter().sum::<f64>() / recent.len() as f64
+                };
                 self.rows.push((info.step, mean, score));
                 if let Err(e) = self.write() {
                     *self.error.borrow_mut() = Some(e);
@@ -165,18 +226,37 @@ pub fn train_drl(
     out: &Path,
     callbacks: Vec<Box<dyn Callback + '_>>,
 ) -> Result<TrainReport, DrlTrainError> {
-    let mut env = SequentialEnv::new(cfg.family.clone(), cfg.variant, cfg.seed * 1_000_000)?;
-    let mut agent = DrlAgent::new(SetDqnConfig { seed: cfg.seed, ..cfg.dqn.clone() }).map_err(RlError::from)?;
+    match cfg.learner {
+        Learner::Reinforce => {
+            let agent =
+                DrlPgAgent::new(SetPgConfig { seed: cfg.seed, ..cfg.pg.clone() }).map_err(RlError::from)?;
+            run_training(cfg, out, agent, true, callbacks)
+        }
+        Learner::Dqn => {
+            let agent =
+                DrlAgent::new(SetDqnConfig { seed: cfg.seed, ..cfg.dqn.clone() }).map_err(RlError::from)?;
+            run_training(cfg, out, agent, false, callbacks)
+        }
+    }
+}
+
+fn run_training<A: crate::rl::train::Agent + ScoringAgent>(
+    cfg: &DrlTrainConfig,
+    out: &Path,
+    mut agent: A,
+    reference_baseline: bool,
+    callbacks: Vec<Box<dyn Callback + '_>>,
+) -> Result<TrainReport, DrlTrainError> {
+    let mut env = SequentialEnv::new(cfg.family.clone(), cfg.variant, cfg.seed * 1_000_000)?
+        .with_reference_baseline(reference_baseline);
     let mut rng = seeded_rng(cfg.seed);
     let val = validation_set(cfg.validation_instances);
     let variant = cfg.variant;
     let env_meta = serde_json::json!({ "variant": variant, "family": cfg.family, "config": cfg });
     let error = Rc::new(RefCell::new(None));
-    let mut hooks: Hooks<'_, DrlAgent> = Hooks {
-        evaluate: Some(Box::new(|agent: &mut DrlAgent, _step| Ok(validate(agent, &val, variant)))),
-        on_new_best: Some(Box::new(|agent: &DrlAgent, step, _score| {
-            agent.save_checkpoint(out, step, env_meta.clone()).map_err(RlError::from)
-        })),
+    let mut hooks: Hooks<'_, A> = Hooks {
+        evaluate: Some(Box::new(|agent: &mut A, _step| Ok(validate(&*agent, &val, variant)))),
+        on_new_best: Some(Box::new(|agent: &A, step, _score| agent.save(out, step, env_meta.clone()))),
         callbacks: Vec::new(),
     };
     hooks.callbacks.push(Box::new(CurveWriter {

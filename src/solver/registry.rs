@@ -91,8 +91,15 @@ pub fn registry() -> &'static [SolverInfo] {
             build: |_| Ok(Box::new(GreedyLocalSearch)),
         },
         SolverInfo {
+            name: "ddpg",
+            description: "DDPG benchmark (one-shot view, MODEL.md §8): trained policy, decode and repair",
+            learned: true,
+            build: |cfg| Ok(Box::new(crate::solvers::DdpgSolver::from_config(cfg)?)),
+        },
+        SolverInfo {
             name: "milp",
-            description: "exact MILP (MODEL.md §6) by HiGHS, one per edge server; proven optimum and dual bound",
+            description:
+                "exact MILP (MODEL.md §6) by HiGHS, one per edge server; proven optimum and dual bound",
             learned: false,
             build: |cfg| Ok(Box::new(Milp::from_config(cfg)?)),
         },

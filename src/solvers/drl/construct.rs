@@ -15,7 +15,16 @@ use super::packer::EdgePacker;
 use crate::model::{Assignment, Decision, Instance, Solution, TaskOptions, FORMAT_VERSION};
 
 /// Width of a candidate's feature row.
-pub const FEATURES: usize = 16;
+pub const FEATURES: usize = 17;
+/// Column of the heuristic prior score: the learned network scores a candidate as
+/// `prior + residual` (residual Q-learning), so an untrained network already acts like
+/// the greedy rules (most accurate option that fits, coverage-per-MB cache), and
+/// training learns where to depart from them.
+pub const PRIOR: usize = 16;
+/// Prior of caching the coverage-per-MB choice (others get its negative; stop gets 0).
+const CACHE_PRIOR: f32 = 0.02;
+/// Weight of the normalised resource cost in a task option's prior.
+const COST_PRIOR: f64 = 0.001;
 /// Most candidates a step offers (rows beyond are masked padding).
 pub const MAX_CANDIDATES: usize = 32;
 /// Pareto pairs per edge model offered when the policy picks RBs and units itself.
@@ -67,6 +76,7 @@ enum Phase {
 ///
 /// Generic over how the instance and its options are held: borrowed (`&Instance`,
 /// `&Vec<TaskOptions>`) by the solver, shared (`Arc`) by the training environment.
+#[derive(Clone)]
 pub struct Construction<I, O> {
     inst: I,
     opts: O,
@@ -149,13 +159,21 @@ where
         for &n in &order {
             self.base[n] = best_local(inst, &self.opts[n]).map_or(0.0, |x| x.1);
         }
-        // Tasks that gain most from leaving the device go first (ties: index).
-        let gain = |n: usize| {
-            let best =
-                self.opts[n].assignments().map(|a| inst.models[a.model].accuracy).fold(0.0f64, f64::max);
-            best - self.base[n]
+        // Task order: best gain per resource first (the accuracy an edge or cloud option
+        // adds above the best local one, over its normalised RBs and units; ties: index),
+        // the order in which the greedy heuristic considers upgrades.
+        let e = &inst.edges[m];
+        let ratio = |n: usize| {
+            self.opts[n]
+                .assignments()
+                .filter(|a| a.location != crate::model::Location::Local)
+                .map(|a| {
+                    let cost = f64::from(a.rbs) / f64::from(e.rbs) + f64::from(a.units) / f64::from(e.units);
+                    (inst.models[a.model].accuracy - self.base[n]) / cost
+                })
+                .fold(f64::NEG_INFINITY, f64::max)
         };
-        order.sort_by(|&a, &b| gain(b).total_cmp(&gain(a)).then(a.cmp(&b)));
+        order.sort_by(|&a, &b| ratio(b).total_cmp(&ratio(a)).then(a.cmp(&b)));
         self.order = order;
         self.next = 0;
         if self.order.is_empty() {
@@ -283,8 +301,10 @@ where
         }
         // Best coverage per MB first, so truncation keeps the most promising models.
         cands.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-        if let Some(first) = cands.first_mut() {
-            first.1[15] = 1.0; // the greedy cache policy's choice
+        for (i, c) in cands.iter_mut().enumerate() {
+            let chosen = i == 0 && c.2 > 0.0; // the coverage-per-MB policy's choice
+            c.1[15] = f32::from(u8::from(chosen));
+            c.1[PRIOR] = if chosen { CACHE_PRIOR } else { -CACHE_PRIOR };
         }
         for (k, row, _) in cands {
             self.push(Action::Cache(k), row);
@@ -390,6 +410,7 @@ where
             row[9] = (f64::from(u) / f64::from(e.units)) as f32;
             row[10..15].copy_from_slice(&ctx);
             row[15] = 0.5; // marks the task phase
+            row[PRIOR] = (gain - COST_PRIOR * cost) as f32;
             scored.push((a, row, if cost > 0.0 { gain / cost } else { f64::NEG_INFINITY }));
         }
         for (a, row, _) in scored {
@@ -519,26 +540,14 @@ where
     }
 }
 
-/// The greedy reference policy on the same candidates: caches the greedy cache
-/// policy's choice while one fits, then gives each task its most accurate fitting
-/// option (ties: cheapest). Used to check the construction and as a warm-up.
+/// The reference policy: the candidate with the highest prior (ties: the first), i.e.
+/// cache the coverage-per-MB choice while one with a positive gain fits, then give each
+/// task its most accurate option that fits (ties: the cheapest).
 pub fn reference_choice(step: &Step) -> usize {
-    let rows = step.features.chunks(FEATURES);
     let mut best = (0usize, f32::NEG_INFINITY);
-    for (i, (a, row)) in step.actions.iter().zip(rows).enumerate() {
-        let score = match a {
-            Action::StopCache => 0.0,
-            Action::Cache(_) => {
-                if row[15] > 0.5 {
-                    1.0
-                } else {
-                    -1.0
-                }
-            }
-            _ => row[3] * 10.0 - row[8] - row[9],
-        };
-        if score > best.1 {
-            best = (i, score);
+    for (i, row) in step.features.chunks_exact(FEATURES).enumerate() {
+        if row[PRIOR] > best.1 {
+            best = (i, row[PRIOR]);
         }
     }
     best.0

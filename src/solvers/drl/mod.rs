@@ -57,16 +57,18 @@ impl DrlSolver {
         let name = solver_name(variant);
         let config = |reason: String| SolverError::Config { solver: name.into(), reason };
         let (agent, step, env) = DrlAgent::load_checkpoint(dir).map_err(|e| config(e.to_string()))?;
-        let trained: Option<Variant> = env.get("variant").and_then(|v| serde_json::from_value(v.clone()).ok());
+        let trained: Option<Variant> =
+            env.get("variant").and_then(|v| serde_json::from_value(v.clone()).ok());
         if trained != Some(variant) {
             return Err(config(format!(
                 "{}: checkpoint was trained for variant {trained:?}, not {variant:?}",
                 dir.display()
             )));
         }
-        let scorer = FastScorer::from_net(agent.net());
+        let scorer = agent.fast_scorer();
         let bytes: Vec<u8> = agent.flat_parameters().iter().flat_map(|x| x.to_le_bytes()).collect();
-        let version = format!("{}+{}@{step}:{:08x}", env!("CARGO_PKG_VERSION"), dir.display(), fnv1a64(&bytes) as u32);
+        let version =
+            format!("{}+{}@{step}:{:08x}", env!("CARGO_PKG_VERSION"), dir.display(), fnv1a64(&bytes) as u32);
         Ok(DrlSolver { scorer, variant, version })
     }
 }
@@ -82,7 +84,8 @@ impl Solver for DrlSolver {
 
     fn solve(&self, inst: &Instance, _opts: &SolveOptions) -> Result<SolveReport, SolverError> {
         let mut buf = Vec::new();
-        let (solution, repaired) = run_policy(inst, self.variant, |rows, _| self.scorer.argmax(rows, &mut buf));
+        let (solution, repaired) =
+            run_policy(inst, self.variant, |rows, _| self.scorer.argmax(rows, &mut buf));
         Ok(SolveReport::new(solution, Status::Heuristic, "greedy policy of the trained network")
             .with_stat("repaired", repaired as f64))
     }

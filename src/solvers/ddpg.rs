@@ -1,0 +1,67 @@
+//! `ddpg`: the DDPG benchmark of the paper, on the one-shot view of MODEL.md §8.
+//!
+//! Loads a policy trained by [`crate::rl::train_ddpg::train_ddpg`] (actor and
+//! observation statistics), encodes the instance ([`crate::rl::oneshot::encode`]), acts
+//! deterministically and decodes the action with the §8 repair
+//! ([`crate::rl::oneshot::decode`]). The statistic `repaired` counts the tasks the action
+//! asked to serve that the repair had to reject.
+
+use std::path::{Path, PathBuf};
+
+use crate::model::{enumerate_options, Instance};
+use crate::rl::oneshot::{decode, encode, ACT_DIM};
+use crate::rl::train_ddpg::OneShotPolicy;
+use crate::solver::{SolveOptions, SolveReport, Solver, SolverConfig, SolverError, Status};
+
+/// Checkpoint folder used when none is given.
+pub const DEFAULT_CHECKPOINT: &str = "models/ddpg/seed0";
+
+/// The `ddpg` solver: a trained one-shot policy.
+#[derive(Debug)]
+pub struct DdpgSolver {
+    policy: OneShotPolicy,
+}
+
+impl DdpgSolver {
+    /// Loads the policy in `dir` (a training output folder or its `policy/` folder).
+    pub fn load(dir: &Path) -> Result<Self, SolverError> {
+        OneShotPolicy::load(dir).map(|policy| Self { policy }).map_err(|e| SolverError::Config {
+            solver: "ddpg".into(),
+            reason: format!("cannot load checkpoint {}: {e}", dir.display()),
+        })
+    }
+
+    /// Builds the solver from the registry's configuration (`checkpoint`, default
+    /// [`DEFAULT_CHECKPOINT`]).
+    pub fn from_config(cfg: &SolverConfig) -> Result<Self, SolverError> {
+        let dir = cfg.checkpoint.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CHECKPOINT));
+        Self::load(&dir)
+    }
+
+    /// The loaded policy.
+    pub fn policy(&self) -> &OneShotPolicy {
+        &self.policy
+    }
+}
+
+impl Solver for DdpgSolver {
+    fn name(&self) -> &str {
+        "ddpg"
+    }
+
+    fn version(&self) -> String {
+        format!("{}+ckpt-{}", env!("CARGO_PKG_VERSION"), self.policy.id())
+    }
+
+    fn solve(&self, inst: &Instance, _opts: &SolveOptions) -> Result<SolveReport, SolverError> {
+        let failed = |reason: String| SolverError::Failed { solver: "ddpg".into(), reason };
+        let obs = encode(inst, &enumerate_options(inst)).map_err(|e| failed(e.to_string()))?;
+        let action = self.policy.act(&obs);
+        if action.len() != ACT_DIM {
+            return Err(failed(format!("policy returned {} values, expected {ACT_DIM}", action.len())));
+        }
+        let d = decode(inst, &action).map_err(|e| failed(e.to_string()))?;
+        let reason = format!("policy {} decoded, {} task(s) repaired", self.policy.id(), d.repaired);
+        Ok(SolveReport::new(d.solution, Status::Heuristic, reason).with_stat("repaired", d.repaired as f64))
+    }
+}
