@@ -534,11 +534,14 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
     for p in &outcome.written {
         eprintln!("wrote {}", p.display());
     }
-    Ok(if outcome.skipped.is_empty() && outcome.error_rows == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    if outcome.error_rows > 0 {
+        eprintln!(
+            "note: {} runs ended in an error row (e.g. a solver that cannot take an instance's size); \
+             see the `errors` column of summary.md and the `message` column of the CSVs",
+            outcome.error_rows
+        );
+    }
+    Ok(if outcome.skipped.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {

@@ -228,3 +228,83 @@ pub fn summary_markdown(command: &str, sets: &[(String, Vec<ResultRow>)], extra:
     }
     md
 }
+
+/// The proposed scheme against its targets: per training seed on `default`, mean and
+/// interquartile mean over seeds with bootstrap 95% intervals, the ratio to the MILP
+/// optimum at each N of `sweep-n_devices`, and the ratios to `ddpg` and `greedy-ls`.
+pub fn drl_section(sets: &[(String, Vec<ResultRow>)]) -> Option<String> {
+    use super::stats::{bootstrap_ci95, iqm};
+    let (_, rows) = sets.iter().find(|(s, _)| s == "default")?;
+    let drl: Vec<&ResultRow> = rows.iter().filter(|r| r.solver == "drl" && r.objective.is_some()).collect();
+    if drl.is_empty() {
+        return None;
+    }
+    let mean_of = |name: &str| {
+        let v: Vec<f64> = rows.iter().filter(|r| r.solver == name).filter_map(|r| r.objective).collect();
+        (!v.is_empty()).then(|| mean(&v))
+    };
+    let mut seeds: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    let mut ratios: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
+    for r in &drl {
+        seeds.entry(r.seed).or_default().push(r.objective.unwrap_or(0.0));
+        if let Some(x) = r.ratio_to_opt {
+            ratios.entry(r.seed).or_default().push(x);
+        }
+    }
+    let per_seed: Vec<f64> = seeds.values().map(|v| mean(v)).collect();
+    let per_seed_ratio: Vec<f64> = ratios.values().map(|v| mean(v)).collect();
+    let mut md = String::from("## The proposed scheme (`drl`) against its targets\n\n");
+    let _ = writeln!(
+        md,
+        "| training seed | mean objective on `default` | ratio to MILP optimum |\n|---:|---:|---:|"
+    );
+    for (seed, v) in &seeds {
+        let r = ratios.get(seed).map_or("-".to_string(), |x| format!("{:.4}", mean(x)));
+        let _ = writeln!(md, "| {seed} | {:.4} | {r} |", mean(v));
+    }
+    let (lo, hi) = bootstrap_ci95(&per_seed, mean, 10_000, 7);
+    let (ilo, ihi) = bootstrap_ci95(&per_seed, iqm, 10_000, 7);
+    let _ = writeln!(
+        md,
+        "\nOver {} seeds: mean {:.4} (bootstrap 95% CI {:.4}-{:.4}), interquartile mean {:.4} ({:.4}-{:.4}).",
+        per_seed.len(),
+        mean(&per_seed),
+        lo,
+        hi,
+        iqm(&per_seed),
+        ilo,
+        ihi
+    );
+    if !per_seed_ratio.is_empty() {
+        let (rlo, rhi) = bootstrap_ci95(&per_seed_ratio, mean, 10_000, 7);
+        let _ = writeln!(
+            md,
+            "Ratio to the MILP optimum: mean {:.4} (bootstrap 95% CI {:.4}-{:.4}); target >= 0.97.",
+            mean(&per_seed_ratio),
+            rlo,
+            rhi
+        );
+    }
+    let d = mean(&per_seed);
+    for (other, target) in [("ddpg", "target >= 1.314"), ("greedy-ls", "target >= 1")] {
+        if let Some(o) = mean_of(other) {
+            let _ = writeln!(md, "Ratio to `{other}`: {:.3} ({target}).", d / o);
+        }
+    }
+    if let Some((_, sweep)) = sets.iter().find(|(s, _)| s == "sweep-n_devices") {
+        let mut by_n: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        for r in sweep.iter().filter(|r| r.solver == "drl") {
+            if let Some(x) = r.ratio_to_opt {
+                by_n.entry(r.n_tasks).or_default().push(x);
+            }
+        }
+        if !by_n.is_empty() {
+            let _ =
+                writeln!(md, "\n| N (set `sweep-n_devices`) | drl / MILP optimum (all seeds) |\n|---:|---:|");
+            for (n, v) in by_n {
+                let _ = writeln!(md, "| {n} | {:.4} (n={}) |", mean(&v), v.len());
+            }
+        }
+    }
+    Some(md)
+}

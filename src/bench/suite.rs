@@ -197,6 +197,12 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
             out.written.push(path);
             extra.push(md);
         }
+        if let Some(md) = super::report::drl_section(&all_sets) {
+            extra.insert(0, md);
+        }
+        if cfg.sets.iter().any(|s| s == "default") {
+            extra.insert(0, decision_times(cfg, &jobs)?);
+        }
         let (paths, plot_md) = write_plots(cfg, &all_sets);
         out.written.extend(paths);
         extra.push(plot_md);
@@ -271,4 +277,54 @@ pub fn learning_curves(models_dir: &Path) -> Vec<(String, Vec<(f64, f64)>)> {
         }
     }
     out
+}
+
+/// Decision time of each solver on one thread, one solve at a time (no parallel runs):
+/// the first 20 instances of `default`, each solved 3 times, the fastest kept. Medians
+/// and the ratio to the MILP are measured in this one run.
+fn decision_times(cfg: &SuiteConfig, jobs: &[Job]) -> Result<String, SuiteError> {
+    use super::stats::{median, percentile};
+    let dir = cfg.instances_dir.join("default");
+    let generated = generate_set(&cfg.instances_dir.join("default.csv"), &dir, false)?;
+    let instances: Vec<crate::model::Instance> =
+        generated.files.iter().take(20).map(|p| crate::io::read_instance(p)).collect::<Result<_, _>>()?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut rows: Vec<(String, f64, f64)> = Vec::new();
+    let pb = progress_bar((instances.len() * jobs.len()) as u64, "decision times");
+    for job in jobs {
+        pb.inc(instances.len() as u64);
+        if !seen.insert(job.solver.name().to_string()) {
+            continue; // one checkpoint per learned solver is enough for timing
+        }
+        let opts = crate::solver::SolveOptions { threads: 1, ..job.options.clone() };
+        let times: Vec<f64> = instances
+            .iter()
+            .map(|inst| {
+                (0..3)
+                    .map(|_| {
+                        let t = std::time::Instant::now();
+                        let _ = job.solver.solve(inst, &opts);
+                        t.elapsed().as_secs_f64()
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect();
+        rows.push((job.solver.name().to_string(), median(&times), percentile(&times, 0.95)));
+    }
+    pb.finish_and_clear();
+    let milp = rows.iter().find(|r| r.0 == super::runner::EXACT_SOLVER).map(|r| r.1);
+    let mut md = String::from(
+        "## Decision time (one thread, one solve at a time)\n\nFirst 20 instances of `default` (N = 50), \
+         each solved 3 times, fastest kept; includes option enumeration.\n\n\
+         | solver | p50 | p95 | MILP p50 / solver p50 |\n|---|---:|---:|---:|\n",
+    );
+    for (name, p50, p95) in rows {
+        let ratio = milp.map_or("-".to_string(), |m| format!("{:.0}x", m / p50));
+        md.push_str(&format!(
+            "| {name} | {} | {} | {ratio} |\n",
+            super::report::fmt_time(p50),
+            super::report::fmt_time(p95)
+        ));
+    }
+    Ok(md)
 }

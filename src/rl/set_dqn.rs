@@ -111,7 +111,7 @@ impl SetDqnConfig {
         if !(0.0..=1.0).contains(&self.eps_start) || !(0.0..=1.0).contains(&self.eps_end) {
             return bad("eps_start/eps_end", format!("{}/{}", self.eps_start, self.eps_end));
         }
-        if !(self.grad_clip_norm > 0.0) {
+        if !(self.grad_clip_norm.is_finite() && self.grad_clip_norm > 0.0) {
             return bad("grad_clip_norm", self.grad_clip_norm.to_string());
         }
 
@@ -161,16 +161,14 @@ impl FastScorer {
         let mut h2 = vec![0f32; h];
         out.clear();
         for x in rows.chunks_exact(f) {
-            for (j, hj) in h1.iter_mut().enumerate() {
-                let w = &self.w1[j * f..(j + 1) * f];
-                *hj = (w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>() + self.b1[j]).max(0.0);
+            for ((hj, w), b) in h1.iter_mut().zip(self.w1.chunks_exact(f)).zip(&self.b1) {
+                *hj = (dot(w, x) + b).max(0.0);
             }
-            for (j, hj) in h2.iter_mut().enumerate() {
-                let w = &self.w2[j * h..(j + 1) * h];
-                *hj = (w.iter().zip(&h1).map(|(a, b)| a * b).sum::<f32>() + self.b2[j]).max(0.0);
+            for ((hj, w), b) in h2.iter_mut().zip(self.w2.chunks_exact(h)).zip(&self.b2) {
+                *hj = (dot(w, &h1) + b).max(0.0);
             }
             let p = self.prior.map_or(0.0, |c| x[c]);
-            out.push(self.w3.iter().zip(&h2).map(|(a, b)| a * b).sum::<f32>() + self.b3 + p);
+            out.push(dot(&self.w3, &h2) + self.b3 + p);
         }
     }
 
@@ -185,6 +183,20 @@ impl FastScorer {
         }
         best.0
     }
+}
+
+/// Dot product in four independent lanes (lets the compiler vectorise it).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for i in 0..4 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc[0] + acc[1] + acc[2] + acc[3] + tail
 }
 
 /// Number of valid candidates in an observation block.

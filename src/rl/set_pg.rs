@@ -67,7 +67,7 @@ impl SetPgConfig {
         if self.episodes_per_update == 0 {
             return bad("episodes_per_update", "0".into());
         }
-        if !(self.grad_clip_norm > 0.0) {
+        if !(self.grad_clip_norm.is_finite() && self.grad_clip_norm > 0.0) {
             return bad("grad_clip_norm", self.grad_clip_norm.to_string());
         }
         Ok(())

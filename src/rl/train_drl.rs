@@ -19,7 +19,7 @@ use crate::scenario::{generate, ScenarioParams};
 use crate::solvers::drl::construct::{Construction, Variant, FEATURES, MAX_CANDIDATES, PRIOR};
 
 /// Hidden width of the scoring network (compile-time for dfdx).
-pub const HIDDEN: usize = 64;
+pub const HIDDEN: usize = 32;
 
 /// The agent of the proposed scheme.
 pub type DrlAgent = SetDqn<FEATURES, MAX_CANDIDATES, HIDDEN>;
@@ -73,11 +73,11 @@ impl Default for DrlTrainConfig {
                 ..SetDqnConfig::default()
             },
             train: TrainConfig {
-                total_steps: 1_000_000,
+                total_steps: 500_000,
                 warmup_steps: 0,
                 train_freq: 1,
                 gradient_steps: 1,
-                eval_every: 100_000,
+                eval_every: 50_000,
                 eval_at_end: true,
                 start_step: 0,
             },
