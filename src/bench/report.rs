@@ -160,15 +160,20 @@ pub fn machine_description() -> String {
     format!("{cpu}, {cores} logical cores")
 }
 
-/// The current git revision (`-dirty` when the work tree has changes), or `unknown`.
+/// The current git revision, with `-dirty` when tracked code differs from it (changes
+/// under `results/`, which the benchmark itself rewrites, do not count), or `unknown`.
 pub fn git_revision() -> String {
-    std::process::Command::new("git")
-        .args(["describe", "--always", "--dirty", "--abbrev=10"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".into())
+    let git = |args: &[&str]| std::process::Command::new("git").args(args).output().ok();
+    let Some(head) = git(&["rev-parse", "--short=10", "HEAD"]).filter(|o| o.status.success()) else {
+        return "unknown".into();
+    };
+    let rev = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    let dirty = git(&["diff", "--quiet", "HEAD", "--", ".", ":(exclude)results"]).is_some_and(|o| !o.status.success());
+    if dirty {
+        format!("{rev}-dirty")
+    } else {
+        rev
+    }
 }
 
 /// Today's UTC date as YYYY-MM-DD.
