@@ -168,7 +168,8 @@ pub fn git_revision() -> String {
         return "unknown".into();
     };
     let rev = String::from_utf8_lossy(&head.stdout).trim().to_string();
-    let dirty = git(&["diff", "--quiet", "HEAD", "--", ".", ":(exclude)results"]).is_some_and(|o| !o.status.success());
+    let dirty = git(&["diff", "--quiet", "HEAD", "--", ".", ":(exclude)results"])
+        .is_some_and(|o| !o.status.success());
     if dirty {
         format!("{rev}-dirty")
     } else {

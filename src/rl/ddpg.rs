@@ -458,30 +458,18 @@ impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Ddpg<OBS, ACT, HID
     pub fn load_checkpoint(dir: &Path) -> Result<(Self, u64), CheckpointError> {
         let meta: DdpgMeta = checkpoint::read_meta(dir)?;
         let meta_path = dir.join(checkpoint::META_FILE);
-        let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
-            path: meta_path.clone(),
-            what,
-            found,
-            expected,
-        };
-        if meta.algorithm != "ddpg" {
-            return Err(incompatible("algorithm", meta.algorithm, "ddpg".into()));
-        }
-        for (what, found, expected) in
-            [("obs_dim", meta.obs_dim, OBS), ("act_dim", meta.act_dim, ACT), ("hidden", meta.hidden, HIDDEN)]
-        {
-            if found != expected {
-                return Err(incompatible(what, found.to_string(), expected.to_string()));
-            }
-        }
-        let mut agent = Self::new(meta.config.clone(), meta.action_low, meta.action_high)
+        checkpoint::check_compatible(
+            dir,
+            (&meta.algorithm, "ddpg"),
+            &[
+                ("obs_dim", meta.obs_dim, OBS),
+                ("act_dim", meta.act_dim, ACT),
+                ("hidden", meta.hidden, HIDDEN),
+            ],
+        )?;
+        let mut agent = Self::new(meta.config.clone(), meta.action_low.clone(), meta.action_high.clone())
             .map_err(|e| CheckpointError::Meta { path: meta_path.clone(), reason: e.to_string() })?;
-        let entry = |name: &str| {
-            meta.files.iter().find(|f| f.name == name).ok_or_else(|| CheckpointError::Meta {
-                path: meta_path.clone(),
-                reason: format!("no entry for {name}"),
-            })
-        };
+        let entry = |name: &str| checkpoint::file_entry(dir, &meta.files, name);
         checkpoint::load_model(&mut agent.actor, dir, entry(DDPG_FILES[0])?)?;
         checkpoint::load_model(&mut agent.critic, dir, entry(DDPG_FILES[1])?)?;
         checkpoint::load_model(&mut agent.actor_target, dir, entry(DDPG_FILES[2])?)?;

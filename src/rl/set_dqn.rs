@@ -427,33 +427,21 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
     /// environment description. Every problem names the file.
     pub fn load_checkpoint(dir: &Path) -> Result<(Self, u64, serde_json::Value), CheckpointError> {
         let meta: SetDqnMeta = checkpoint::read_meta(dir)?;
-        let meta_path = dir.join(checkpoint::META_FILE);
-        let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
-            path: meta_path.clone(),
-            what,
-            found,
-            expected,
-        };
-        if meta.algorithm != "set-dqn" {
-            return Err(incompatible("algorithm", meta.algorithm, "set-dqn".into()));
-        }
-        for (what, found, expected) in
-            [("feat", meta.feat, FEAT), ("slots", meta.slots, SLOTS), ("hidden", meta.hidden, HIDDEN)]
-        {
-            if found != expected {
-                return Err(incompatible(what, found.to_string(), expected.to_string()));
-            }
-        }
-        let mut agent = Self::new(meta.config.clone())
-            .map_err(|e| CheckpointError::Meta { path: meta_path.clone(), reason: e.to_string() })?;
-        let entry = |name: &str| {
-            meta.files.iter().find(|f| f.name == name).ok_or_else(|| CheckpointError::Meta {
-                path: meta_path.clone(),
-                reason: format!("no entry for {name}"),
-            })
-        };
-        checkpoint::load_model(&mut agent.net, dir, entry(NET_FILE)?)?;
-        checkpoint::load_model(&mut agent.target, dir, entry(TARGET_FILE)?)?;
+        checkpoint::check_compatible(
+            dir,
+            (&meta.algorithm, "set-dqn"),
+            &[("feat", meta.feat, FEAT), ("slots", meta.slots, SLOTS), ("hidden", meta.hidden, HIDDEN)],
+        )?;
+        let mut agent = Self::new(meta.config.clone()).map_err(|e| CheckpointError::Meta {
+            path: dir.join(checkpoint::META_FILE),
+            reason: e.to_string(),
+        })?;
+        checkpoint::load_model(&mut agent.net, dir, checkpoint::file_entry(dir, &meta.files, NET_FILE)?)?;
+        checkpoint::load_model(
+            &mut agent.target,
+            dir,
+            checkpoint::file_entry(dir, &meta.files, TARGET_FILE)?,
+        )?;
         agent.updates = meta.updates;
         Ok((agent, meta.step, meta.env))
     }

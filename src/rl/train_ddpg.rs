@@ -307,28 +307,23 @@ impl OneShotPolicy {
             found,
             expected,
         };
-        if meta.algorithm != POLICY_ALGORITHM {
-            return Err(incompatible("algorithm", meta.algorithm.clone(), POLICY_ALGORITHM.into()));
-        }
-        for (what, found, expected) in [
-            ("obs_dim", meta.obs_dim, OBS_DIM),
-            ("act_dim", meta.act_dim, ACT_DIM),
-            ("n_max", meta.n_max, N_MAX),
-            ("m_max", meta.m_max, M_MAX),
-            ("k_max", meta.k_max, K_MAX),
-        ] {
-            if found != expected {
-                return Err(incompatible(what, found.to_string(), expected.to_string()));
-            }
-        }
+        checkpoint::check_compatible(
+            &dir,
+            (&meta.algorithm, POLICY_ALGORITHM),
+            &[
+                ("obs_dim", meta.obs_dim, OBS_DIM),
+                ("act_dim", meta.act_dim, ACT_DIM),
+                ("n_max", meta.n_max, N_MAX),
+                ("m_max", meta.m_max, M_MAX),
+                ("k_max", meta.k_max, K_MAX),
+            ],
+        )?;
         if let Some(n) = &meta.obs_norm {
             if n.dim() != OBS_DIM {
                 return Err(incompatible("obs_norm dimension", n.dim().to_string(), OBS_DIM.to_string()));
             }
         }
-        let entry = meta.files.iter().find(|f| f.name == ACTOR_FILE).ok_or_else(|| {
-            CheckpointError::Meta { path: meta_path.clone(), reason: format!("no entry for {ACTOR_FILE}") }
-        })?;
+        let entry = checkpoint::file_entry(&dir, &meta.files, ACTOR_FILE)?;
         let net = match meta.hidden {
             64 => load_net::<64>(&dir, &meta, entry)?,
             128 => load_net::<128>(&dir, &meta, entry)?,
