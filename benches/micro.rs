@@ -1,0 +1,33 @@
+//! Criterion micro-benchmarks: option enumeration, the evaluator, one scoring-network
+//! forward pass and a whole `drl` decision (N = 50). Run with `cargo bench`.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use dnnrm::model::{enumerate_options, evaluate};
+use dnnrm::rl::set_dqn::SetDqnConfig;
+use dnnrm::rl::train_drl::DrlAgent;
+use dnnrm::scenario::{generate, ScenarioParams};
+use dnnrm::solver::{create, SolveOptions, SolverConfig};
+use dnnrm::solvers::drl::construct::{FEATURES, MAX_CANDIDATES, PRIOR};
+
+fn micro(c: &mut Criterion) {
+    let sc = ScenarioParams::default().check().expect("default scenario");
+    let inst = generate(&sc, 7, "bench");
+    c.bench_function("enumerate_options N=50", |b| b.iter(|| enumerate_options(black_box(&inst))));
+
+    let greedy = create("greedy", &SolverConfig::default()).expect("greedy");
+    let sol = greedy.solve(&inst, &SolveOptions::default()).expect("solve").solution;
+    c.bench_function("evaluate N=50", |b| b.iter(|| evaluate(black_box(&inst), black_box(&sol))));
+
+    let agent = DrlAgent::new(SetDqnConfig { prior_column: Some(PRIOR), ..Default::default() }).expect("agent");
+    let scorer = agent.fast_scorer();
+    let rows: Vec<f32> = (0..MAX_CANDIDATES * FEATURES).map(|i| (i % 7) as f32 * 0.1).collect();
+    let mut out = Vec::new();
+    c.bench_function("scorer forward, 32 candidates", |b| b.iter(|| scorer.scores(black_box(&rows), &mut out)));
+
+    if let Ok(drl) = create("drl", &SolverConfig::default()) {
+        c.bench_function("drl decision N=50", |b| b.iter(|| drl.solve(black_box(&inst), &SolveOptions::default())));
+    }
+}
+
+criterion_group!(benches, micro);
+criterion_main!(benches);
