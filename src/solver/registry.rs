@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use super::{Solver, SolverError};
 use crate::model::Location;
 use crate::solvers::drl::construct::Variant;
-use crate::solvers::drl::{default_checkpoint, DrlSolver};
+use crate::solvers::drl::{default_checkpoint, DrlSolver, DrlUntrained};
 use crate::solvers::{Greedy, GreedyLocalSearch, OnlyLocation, RandomSolver};
 use crate::solvers::{Milp, MilpLp};
 
@@ -114,6 +114,13 @@ pub fn registry() -> &'static [SolverInfo] {
             description: "proposed scheme: learned cache/location/model choices + exact RB/unit packing",
             learned: true,
             build: |cfg| drl_solver(cfg, Variant::Full),
+        },
+        SolverInfo {
+            name: "drl-untrained",
+            description:
+                "ablation of drl: the same construction with the untrained network (prior rules only)",
+            learned: false,
+            build: |_| Ok(Box::new(DrlUntrained)),
         },
         SolverInfo {
             name: "drl-nosub",

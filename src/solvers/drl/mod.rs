@@ -90,3 +90,25 @@ impl Solver for DrlSolver {
             .with_stat("repaired", repaired as f64))
     }
 }
+
+/// The untrained policy (`drl-untrained`): the same construction and packing with the
+/// network's output at zero, i.e. the heuristic prior alone (most accurate fitting
+/// option; coverage-per-MB cache). It shows what training adds.
+#[derive(Debug, Default, Clone)]
+pub struct DrlUntrained;
+
+impl Solver for DrlUntrained {
+    fn name(&self) -> &str {
+        "drl-untrained"
+    }
+
+    fn solve(&self, inst: &Instance, _opts: &SolveOptions) -> Result<SolveReport, SolverError> {
+        let (solution, repaired) = run_policy(inst, Variant::Full, |rows, n| {
+            let step =
+                construct::Step { actions: vec![construct::Action::Reject; n], features: rows.to_vec() };
+            construct::reference_choice(&step)
+        });
+        Ok(SolveReport::new(solution, Status::Heuristic, "prior policy of drl, without training")
+            .with_stat("repaired", repaired as f64))
+    }
+}
