@@ -27,6 +27,11 @@ pub type DrlAgent = SetDqn<FEATURES, MAX_CANDIDATES, HIDDEN>;
 /// First validation seed: far from the training seeds and the benchmark seeds.
 pub const VALIDATION_SEED_BASE: u64 = 2_000_000;
 
+/// Training run `s` draws its instances from seed `1_000_000 + s * TRAIN_SEED_STRIDE`
+/// upward, so runs never share instances and never reach the validation seeds (a run
+/// uses well under a million instances).
+pub const TRAIN_SEED_STRIDE: u64 = 10_000_000;
+
 /// The learner of the scoring network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -247,7 +252,7 @@ fn run_training<A: crate::rl::train::Agent + ScoringAgent>(
     reference_baseline: bool,
     callbacks: Vec<Box<dyn Callback + '_>>,
 ) -> Result<TrainReport, DrlTrainError> {
-    let mut env = SequentialEnv::new(cfg.family.clone(), cfg.variant, cfg.seed * 1_000_000)?
+    let mut env = SequentialEnv::new(cfg.family.clone(), cfg.variant, cfg.seed * TRAIN_SEED_STRIDE)?
         .with_reference_baseline(reference_baseline);
     let mut rng = seeded_rng(cfg.seed);
     let val = validation_set(cfg.validation_instances);
