@@ -18,14 +18,19 @@ fn micro(c: &mut Criterion) {
     let sol = greedy.solve(&inst, &SolveOptions::default()).expect("solve").solution;
     c.bench_function("evaluate N=50", |b| b.iter(|| evaluate(black_box(&inst), black_box(&sol))));
 
-    let agent = DrlAgent::new(SetDqnConfig { prior_column: Some(PRIOR), ..Default::default() }).expect("agent");
+    let agent =
+        DrlAgent::new(SetDqnConfig { prior_column: Some(PRIOR), ..Default::default() }).expect("agent");
     let scorer = agent.fast_scorer();
     let rows: Vec<f32> = (0..MAX_CANDIDATES * FEATURES).map(|i| (i % 7) as f32 * 0.1).collect();
     let mut out = Vec::new();
-    c.bench_function("scorer forward, 32 candidates", |b| b.iter(|| scorer.scores(black_box(&rows), &mut out)));
+    c.bench_function("scorer forward, 32 candidates", |b| {
+        b.iter(|| scorer.scores(black_box(&rows), &mut out))
+    });
 
     if let Ok(drl) = create("drl", &SolverConfig::default()) {
-        c.bench_function("drl decision N=50", |b| b.iter(|| drl.solve(black_box(&inst), &SolveOptions::default())));
+        c.bench_function("drl decision N=50", |b| {
+            b.iter(|| drl.solve(black_box(&inst), &SolveOptions::default()))
+        });
     }
 }
 
