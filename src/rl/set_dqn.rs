@@ -247,8 +247,30 @@ struct SetDqnMeta {
 const NET_FILE: &str = "scorer.safetensors";
 const TARGET_FILE: &str = "scorer_target.safetensors";
 
-fn backend(e: impl std::fmt::Debug) -> SetDqnError {
+pub(crate) fn backend(e: impl std::fmt::Debug) -> SetDqnError {
     SetDqnError::Backend(format!("{e:?}"))
+}
+
+/// The pieces every learner over candidate sets starts from: the device seeded with
+/// `seed`, a scoring network with a small last layer, its Adam optimiser and gradients.
+/// Checks that the prior column lies inside the feature row.
+#[allow(clippy::type_complexity)]
+pub(crate) fn init_scorer<const FEAT: usize, const HIDDEN: usize>(
+    seed: u64,
+    lr: f64,
+    prior_column: Option<usize>,
+) -> Result<
+    (Dev, ScoreNet<FEAT, HIDDEN>, Adam<ScoreNet<FEAT, HIDDEN>, f32, Dev>, Gradients<f32, Dev>),
+    SetDqnError,
+> {
+    if prior_column.is_some_and(|c| c >= FEAT) {
+        return Err(SetDqnError::Config(format!("prior_column {prior_column:?} is not below {FEAT}")));
+    }
+    let dev = Dev::seed_from_u64(seed);
+    let net = ScoreNet::<FEAT, HIDDEN>::init(&dev, 3e-3);
+    let opt = Adam::new(&net, AdamConfig { lr, ..Default::default() });
+    let grads = net.try_alloc_grads().map_err(backend)?;
+    Ok((dev, net, opt, grads))
 }
 
 impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SLOTS, HIDDEN> {
@@ -257,19 +279,11 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
 
     pub fn new(cfg: SetDqnConfig) -> Result<Self, SetDqnError> {
         cfg.check()?;
-        if cfg.prior_column.is_some_and(|c| c >= FEAT) {
-            return Err(SetDqnError::Config(format!(
-                "prior_column {:?} is not below {FEAT}",
-                cfg.prior_column
-            )));
-        }
-        let dev = Dev::seed_from_u64(cfg.seed);
-        let net = ScoreNet::<FEAT, HIDDEN>::init(&dev, 3e-3);
-        let opt = Adam::new(&net, AdamConfig { lr: cfg.lr, ..Default::default() });
+        let (dev, net, opt, grads) = init_scorer::<FEAT, HIDDEN>(cfg.seed, cfg.lr, cfg.prior_column)?;
         let buffer = ReplayBuffer::new(cfg.buffer_capacity, Self::OBS, 1)
             .map_err(|e| SetDqnError::Config(e.to_string()))?;
         Ok(Self {
-            grads: net.try_alloc_grads().map_err(backend)?,
+            grads,
             target: net.clone(),
             net,
             opt,

@@ -12,14 +12,16 @@
 //! (self-critical REINFORCE), with global-norm gradient clipping. Evaluation acts
 //! greedily (argmax of the scores).
 
-use dfdx::optim::{Adam, AdamConfig, Optimizer};
+use dfdx::optim::{Adam, Optimizer};
 use dfdx::prelude::*;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use crate::rl::nets::{flat_params, Dev};
 use crate::rl::optim::clip_grad_norm;
-use crate::rl::set_dqn::{action_for, index_for, valid_count, FastScorer, ScoreNet, SetDqnError};
+use crate::rl::set_dqn::{
+    action_for, backend, index_for, init_scorer, valid_count, FastScorer, ScoreNet, SetDqnError,
+};
 use crate::rl::train::{Agent, Transition, UpdateStats};
 use crate::rl::{RlError, Rng};
 
@@ -93,27 +95,15 @@ pub struct SetPg<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> {
     updates: u64,
 }
 
-fn backend(e: impl std::fmt::Debug) -> SetDqnError {
-    SetDqnError::Backend(format!("{e:?}"))
-}
-
 impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLOTS, HIDDEN> {
     /// Observation length: `SLOTS * (FEAT + 1)`.
     pub const OBS: usize = SLOTS * (FEAT + 1);
 
     pub fn new(cfg: SetPgConfig) -> Result<Self, SetDqnError> {
         cfg.check()?;
-        if cfg.prior_column.is_some_and(|c| c >= FEAT) {
-            return Err(SetDqnError::Config(format!(
-                "prior_column {:?} is not below {FEAT}",
-                cfg.prior_column
-            )));
-        }
-        let dev = Dev::seed_from_u64(cfg.seed);
-        let net = ScoreNet::<FEAT, HIDDEN>::init(&dev, 3e-3);
-        let opt = Adam::new(&net, AdamConfig { lr: cfg.lr, ..Default::default() });
+        let (dev, net, opt, grads) = init_scorer::<FEAT, HIDDEN>(cfg.seed, cfg.lr, cfg.prior_column)?;
         Ok(Self {
-            grads: net.try_alloc_grads().map_err(backend)?,
+            grads,
             net,
             opt,
             current: Vec::new(),
