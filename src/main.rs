@@ -110,9 +110,12 @@ enum TrainCmd {
 
 #[derive(clap::Args)]
 struct TrainDdpgArgs {
+    /// Scenario CSV whose first row gives the training scenario (flags override it).
+    #[arg(long)]
+    scenario: Option<PathBuf>,
     /// Scenario parameters of the training and validation instances (flags).
     #[command(flatten)]
-    scenario: ScenarioFlags,
+    scenario_flags: ScenarioFlags,
     /// Seed of the run (network, noise, replay, instance stream).
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -141,6 +144,9 @@ struct TrainDrlArgs {
     /// Training configuration JSON (every field optional; see DrlTrainConfig).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// Scenario CSV whose first row gives the family's parameters other than N and M.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
     /// Smallest and largest number of devices of the training family.
     #[arg(long, num_args = 2, value_names = ["MIN", "MAX"])]
     n_devices: Option<Vec<usize>>,
@@ -558,6 +564,9 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
         None => DrlTrainConfig::default(),
     };
     cfg.seed = a.seed;
+    if a.scenario.is_some() {
+        cfg.family.base = scenario_from(a.scenario.as_deref())?;
+    }
     cfg.variant = match a.variant.as_str() {
         "full" => Variant::Full,
         "no-subroutine" => Variant::NoSubroutine,
@@ -614,8 +623,8 @@ fn cmd_train_ddpg(a: TrainDdpgArgs) -> Result<ExitCode> {
     use dnnrm::rl::train::{Progress, ProgressReporter};
     use dnnrm::rl::train_ddpg::{train_ddpg, DdpgTrainConfig};
 
-    let mut params = ScenarioParams::default();
-    for (name, value) in &a.scenario.0 {
+    let mut params = scenario_from(a.scenario.as_deref())?;
+    for (name, value) in &a.scenario_flags.0 {
         params.set(name, value)?;
     }
     params.check()?;
@@ -651,4 +660,13 @@ fn cmd_train_ddpg(a: TrainDdpgArgs) -> Result<ExitCode> {
         o.updates_per_s
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The parameters of the first row of a scenario CSV (the defaults without a file).
+fn scenario_from(path: Option<&Path>) -> Result<ScenarioParams> {
+    let Some(path) = path else { return Ok(ScenarioParams::default()) };
+    match dnnrm::io::read_scenario_csv(path)?.into_iter().next() {
+        Some(row) => Ok(row?.scenario.params),
+        None => bail!("{}: the scenario CSV has no row", path.display()),
+    }
 }

@@ -369,17 +369,17 @@ pub fn write_rows(path: &Path, rows: &[ResultRow]) -> Result<(), IoError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)
-            .map_err(|e| IoError::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+            .map_err(|e| IoError::Write { path: path.to_path_buf(), cause: std::io::Error::other(e) })?;
     }
     let bytes =
-        w.into_inner().map_err(|e| IoError::Write { path: path.to_path_buf(), source: e.into_error() })?;
+        w.into_inner().map_err(|e| IoError::Write { path: path.to_path_buf(), cause: e.into_error() })?;
     crate::io::json::write_atomic(path, &bytes)
 }
 
 /// Reads a results CSV written by [`write_rows`]; a bad row names its line.
 pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>, IoError> {
     let mut rdr = csv::Reader::from_path(path)
-        .map_err(|e| IoError::Read { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+        .map_err(|e| IoError::Read { path: path.to_path_buf(), cause: std::io::Error::other(e) })?;
     rdr.deserialize()
         .map(|r| {
             r.map_err(|e: csv::Error| IoError::Csv {

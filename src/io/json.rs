@@ -45,7 +45,7 @@ pub fn read_solution(path: &Path) -> Result<Solution, IoError> {
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a
 /// rename, so a reader never sees a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let werr = |e| IoError::Write { path: path.to_path_buf(), source: e };
+    let werr = |e| IoError::Write { path: path.to_path_buf(), cause: e };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(werr)?;
     }
@@ -58,7 +58,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 /// Writes a value as pretty JSON (with a final newline), atomically.
 pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), IoError> {
     let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| IoError::Write { path: path.to_path_buf(), source: std::io::Error::other(e) })?;
+        .map_err(|e| IoError::Write { path: path.to_path_buf(), cause: std::io::Error::other(e) })?;
     bytes.push(b'\n');
     write_atomic(path, &bytes)
 }

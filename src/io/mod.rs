@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 /// An input file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {
-    #[error("{path}: cannot read: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}: cannot write: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error("{path}: cannot read: {cause}")]
+    Read { path: PathBuf, cause: std::io::Error },
+    #[error("{path}: cannot write: {cause}")]
+    Write { path: PathBuf, cause: std::io::Error },
     #[error("{path}, line {line}, column {column}: {reason}")]
     Json { path: PathBuf, line: usize, column: usize, reason: String },
     #[error("{path}: field {field}: {reason}")]
@@ -26,6 +26,6 @@ pub enum IoError {
 
 impl IoError {
     pub(crate) fn read(path: &Path, source: std::io::Error) -> Self {
-        IoError::Read { path: path.to_path_buf(), source }
+        IoError::Read { path: path.to_path_buf(), cause: source }
     }
 }

@@ -45,12 +45,12 @@ pub enum CheckpointError {
         path: PathBuf,
     },
     /// Reading or writing failed.
-    #[error("checkpoint file {path}: I/O error: {source}")]
+    #[error("checkpoint file {path}: I/O error: {cause}")]
     Io {
         /// The file or directory.
         path: PathBuf,
-        /// Underlying error.
-        source: std::io::Error,
+        /// Underlying error (shown in the message, so not chained as a source).
+        cause: std::io::Error,
     },
     /// The file has a different size than recorded (typically truncation).
     #[error(
@@ -150,7 +150,7 @@ fn io_err(path: &Path, source: std::io::Error) -> CheckpointError {
     if source.kind() == std::io::ErrorKind::NotFound {
         CheckpointError::Missing { path: path.to_path_buf() }
     } else {
-        CheckpointError::Io { path: path.to_path_buf(), source }
+        CheckpointError::Io { path: path.to_path_buf(), cause: source }
     }
 }
 
