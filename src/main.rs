@@ -122,6 +122,9 @@ struct TrainDdpgArgs {
     /// Environment steps (slots); default 36 000.
     #[arg(long)]
     steps: Option<u64>,
+    /// Training configuration JSON (every field optional; see DdpgTrainConfig).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Output folder (default models/ddpg/seed<S>).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -628,7 +631,16 @@ fn cmd_train_ddpg(a: TrainDdpgArgs) -> Result<ExitCode> {
         params.set(name, value)?;
     }
     params.check()?;
-    let mut cfg = DdpgTrainConfig { scenario: params, seed: a.seed, ..Default::default() };
+    let mut cfg: DdpgTrainConfig = match &a.config {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a DDPG training configuration", p.display()))?
+        }
+        None => DdpgTrainConfig::default(),
+    };
+    cfg.scenario = params;
+    cfg.seed = a.seed;
     if let Some(s) = a.steps {
         cfg.steps = s;
     }
