@@ -32,7 +32,7 @@ bench-full: train bench
 
 train: train-ddpg train-drl
 
-## The committed DDPG checkpoint, reproducibly (about 10 minutes on one core).
+## The committed DDPG checkpoint, reproducibly (about 23 minutes on one core).
 train-ddpg: build
 	RAYON_NUM_THREADS=1 $(BIN) train ddpg --seed 0 --out models/ddpg/seed0
 
