@@ -17,7 +17,7 @@
 
 use std::path::Path;
 
-use dfdx::optim::{Adam, AdamConfig, Optimizer, WeightDecay};
+use dfdx::optim::{Adam, AdamConfig, WeightDecay};
 use dfdx::prelude::*;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
@@ -26,7 +26,7 @@ use crate::rl::checkpoint::{self, CheckpointError, FileEntry, FORMAT_VERSION};
 use crate::rl::nets::{flat_params, polyak_update, ActionScaler, Actor, Critic, Dev, Squash};
 use crate::rl::noise::{NoiseConfig, NoiseProcess};
 use crate::rl::normalize::RunningNorm;
-use crate::rl::optim::clip_grad_norm;
+use crate::rl::optim::clipped_step;
 use crate::rl::replay::{Batch, ReplayBuffer};
 use crate::rl::train::{Agent, Transition, UpdateStats};
 use crate::rl::{RlError, Rng};
@@ -385,12 +385,9 @@ impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Ddpg<OBS, ACT, HID
         let critic_loss = mse_loss(q, y);
         let critic_loss_value = critic_loss.array();
         let mut grads = critic_loss.backward();
-        let critic_norm = match self.cfg.grad_clip_norm {
-            Some(c) => clip_grad_norm(&self.critic, &mut grads, c).map_err(backend)?,
-            None => f32::NAN,
-        };
-        self.critic_opt.update(&mut self.critic, &grads).map_err(backend)?;
-        self.critic.try_zero_grads(&mut grads).map_err(backend)?;
+        let critic_norm =
+            clipped_step(&mut self.critic, &mut self.critic_opt, &mut grads, self.cfg.grad_clip_norm)
+                .map_err(DdpgError::Backend)?;
         self.critic_grads = grads;
 
         // actor: maximise Q(s, μ(s))
@@ -399,12 +396,9 @@ impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Ddpg<OBS, ACT, HID
         let actor_loss = self.critic.forward(obs, a).mean().negate();
         let actor_loss_value = actor_loss.array();
         let mut grads = actor_loss.backward();
-        let actor_norm = match self.cfg.grad_clip_norm {
-            Some(c) => clip_grad_norm(&self.actor, &mut grads, c).map_err(backend)?,
-            None => f32::NAN,
-        };
-        self.actor_opt.update(&mut self.actor, &grads).map_err(backend)?;
-        self.actor.try_zero_grads(&mut grads).map_err(backend)?;
+        let actor_norm =
+            clipped_step(&mut self.actor, &mut self.actor_opt, &mut grads, self.cfg.grad_clip_norm)
+                .map_err(DdpgError::Backend)?;
         self.actor_grads = grads;
 
         // targets: Polyak averaging

@@ -66,6 +66,28 @@ pub fn clip_grad_norm<M: TensorCollection<f32, Dev>>(
     Ok(norm)
 }
 
+/// One optimiser step: clip the gradients to `max_norm` (when given), apply them with
+/// `opt`, then zero them for reuse. Returns the norm before clipping (NaN without
+/// clipping). Every learner of the core steps through here.
+pub fn clipped_step<M, O>(
+    model: &mut M,
+    opt: &mut O,
+    grads: &mut Gradients<f32, Dev>,
+    max_norm: Option<f32>,
+) -> Result<f32, String>
+where
+    M: TensorCollection<f32, Dev>,
+    O: dfdx::optim::Optimizer<M, Dev, f32>,
+{
+    let norm = match max_norm {
+        Some(c) => clip_grad_norm(model, grads, c).map_err(|e| format!("{e:?}"))?,
+        None => f32::NAN,
+    };
+    opt.update(model, grads).map_err(|e| format!("{e:?}"))?;
+    model.try_zero_grads(grads).map_err(|e| format!("{e:?}"))?;
+    Ok(norm)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

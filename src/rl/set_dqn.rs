@@ -18,14 +18,14 @@
 
 use std::path::Path;
 
-use dfdx::optim::{Adam, AdamConfig, Optimizer};
+use dfdx::optim::{Adam, AdamConfig};
 use dfdx::prelude::*;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use crate::rl::checkpoint::{self, CheckpointError, FileEntry, FORMAT_VERSION};
 use crate::rl::nets::{flat_params, polyak_update, Actor, Dev};
-use crate::rl::optim::clip_grad_norm;
+use crate::rl::optim::clipped_step;
 use crate::rl::replay::{Batch, ReplayBuffer};
 use crate::rl::train::{Agent, Transition, UpdateStats};
 use crate::rl::{RlError, Rng};
@@ -399,9 +399,8 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetDqn<FEAT, SL
         let loss = ((q - y).square() * sel).sum::<Rank0, _>() * (1.0 / b as f32);
         let loss_value = loss.array();
         let mut grads = loss.backward();
-        let norm = clip_grad_norm(&self.net, &mut grads, self.cfg.grad_clip_norm).map_err(backend)?;
-        self.opt.update(&mut self.net, &grads).map_err(backend)?;
-        self.net.try_zero_grads(&mut grads).map_err(backend)?;
+        let norm = clipped_step(&mut self.net, &mut self.opt, &mut grads, Some(self.cfg.grad_clip_norm))
+            .map_err(SetDqnError::Backend)?;
         self.grads = grads;
         polyak_update(&mut self.target, &self.net, self.cfg.tau).map_err(backend)?;
         self.updates += 1;

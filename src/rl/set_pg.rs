@@ -12,15 +12,15 @@
 //! (self-critical REINFORCE), with global-norm gradient clipping. Evaluation acts
 //! greedily (argmax of the scores).
 
-use dfdx::optim::{Adam, Optimizer};
+use dfdx::optim::Adam;
 use dfdx::prelude::*;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use crate::rl::nets::{flat_params, Dev};
-use crate::rl::optim::clip_grad_norm;
+use crate::rl::optim::clipped_step;
 use crate::rl::set_dqn::{
-    action_for, backend, index_for, init_scorer, valid_count, FastScorer, ScoreNet, SetDqnError,
+    action_for, index_for, init_scorer, valid_count, FastScorer, ScoreNet, SetDqnError,
 };
 use crate::rl::train::{Agent, Transition, UpdateStats};
 use crate::rl::{RlError, Rng};
@@ -194,9 +194,8 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
         let loss = (logp * weight).sum::<Rank0, _>().negate();
         let loss_value = loss.array();
         let mut grads = loss.backward();
-        let norm = clip_grad_norm(&self.net, &mut grads, self.cfg.grad_clip_norm).map_err(backend)?;
-        self.opt.update(&mut self.net, &grads).map_err(backend)?;
-        self.net.try_zero_grads(&mut grads).map_err(backend)?;
+        let norm = clipped_step(&mut self.net, &mut self.opt, &mut grads, Some(self.cfg.grad_clip_norm))
+            .map_err(SetDqnError::Backend)?;
         self.grads = grads;
         self.updates += 1;
         Ok(UpdateStats {
