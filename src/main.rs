@@ -7,18 +7,19 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser, Subcommand};
 
-use std::sync::Mutex;
-
-use dnnrm::bench::report::{git_revision, machine_description};
-use dnnrm::bench::runner::{merge, progress_bar, shard, write_rows};
+use dnnrm::bench::runner::{progress_bar, shard};
 use dnnrm::bench::sets::{available_sets, generate_set};
-use dnnrm::bench::suite::{build_jobs, run_suite, JobSpec, SuiteConfig};
-use dnnrm::bench::{load_batch, run_batch, run_one, ResultsFile, RowContext};
-use dnnrm::io::{read_instance, read_solution, write_json_atomic};
+use dnnrm::bench::suite::{run_set, run_suite, SuiteConfig};
+use dnnrm::bench::{build_jobs, load_batch, run_job, JobSpec, Jobs, RowContext, EXACT_SOLVER};
+use dnnrm::io::results::{merge, write_rows};
+use dnnrm::io::{read_instance, read_solution, write_json_atomic, ResultRow};
 use dnnrm::model::evaluate;
+use dnnrm::rl::{Event, Progress, ProgressReporter};
 use dnnrm::scenario::params::PARAM_DOCS;
 use dnnrm::scenario::{generate, ScenarioParams, PARAM_NAMES};
-use dnnrm::solver::{create, registry, SolveOptions, SolverConfig};
+use dnnrm::solver::{SolveOptions, SolverSettings};
+use dnnrm::solvers::drl::Variant;
+use dnnrm::solvers::{create, registry};
 
 #[derive(Parser)]
 #[command(name = "dnnrm", version, about = "Resource management for DNN inference in end-edge-cloud IIoT")]
@@ -143,7 +144,7 @@ struct TrainDrlArgs {
     out: Option<PathBuf>,
     /// full, no-subroutine or no-masking.
     #[arg(long, default_value = "full")]
-    variant: String,
+    variant: Variant,
     /// Training configuration JSON (every field optional; see DrlTrainConfig).
     #[arg(long)]
     config: Option<PathBuf>,
@@ -196,18 +197,18 @@ struct SolverFlags {
     /// Warm-start the MILP from greedy-ls.
     #[arg(long)]
     warm_start: bool,
-    /// Solver to fall back to, labelled `fallback`, when the primary fails.
+    /// Solver the runner falls back to, labelled `fallback`, when the primary fails
+    /// (error, invalid answer or no solution); it runs with default settings.
     #[arg(long)]
     fallback: Option<String>,
 }
 
 impl SolverFlags {
-    fn config(&self) -> SolverConfig {
-        SolverConfig {
+    fn settings(&self) -> SolverSettings {
+        SolverSettings {
             checkpoint: self.checkpoint.clone(),
             mip_rel_gap: self.mip_gap,
             warm_start: self.warm_start,
-            fallback: self.fallback.clone(),
         }
     }
     fn options(&self, seed: u64) -> Result<SolveOptions> {
@@ -321,7 +322,10 @@ fn main() -> ExitCode {
         Cmd::Train(TrainCmd::Ddpg(a)) => cmd_train_ddpg(a),
         Cmd::Solvers => {
             for s in registry() {
-                println!("{:<12} {}", s.name, s.description);
+                let takes: Vec<&str> = s.settings.iter().map(|x| x.flag()).collect();
+                let takes =
+                    if takes.is_empty() { String::new() } else { format!(" [takes {}]", takes.join(", ")) };
+                println!("{:<14} {}{takes}", s.name, s.description);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -362,14 +366,19 @@ fn cmd_generate(a: GenerateArgs) -> Result<ExitCode> {
 
 fn cmd_solve(a: SolveArgs) -> Result<ExitCode> {
     let inst = read_instance(&a.instance)?;
-    let solver = create(&a.solver, &a.flags.config())?;
+    let solver = create(&a.solver, &a.flags.settings())?;
+    let fallback = match &a.flags.fallback {
+        Some(f) if *f == a.solver => bail!("--fallback cannot be the solver itself (`{f}`)"),
+        Some(f) => Some(create(f, &SolverSettings::default())?),
+        None => None,
+    };
     let opts = a.flags.options(a.seed)?;
-    let (row, report) = run_one(&inst, solver.as_ref(), &opts);
+    let (row, report) = run_job(&inst, solver.as_ref(), fallback.as_deref(), &opts, &RowContext::default());
     if let (Some(out), Some(report)) = (&a.out, &report) {
         write_json_atomic(out, &report.solution)?;
     }
     println!("{}", metrics_line(&row));
-    if let Some(report) = report.filter(|_| row.status != "error") {
+    if let Some(report) = report.filter(|_| row.ok()) {
         for (k, v) in &report.stats {
             println!("  {k} = {v}");
         }
@@ -380,7 +389,7 @@ fn cmd_solve(a: SolveArgs) -> Result<ExitCode> {
     }
 }
 
-fn metrics_line(r: &dnnrm::bench::ResultRow) -> String {
+fn metrics_line(r: &ResultRow) -> String {
     let f = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.6}"));
     let u = |v: Option<usize>| v.map_or("-".to_string(), |x| x.to_string());
     format!(
@@ -473,7 +482,8 @@ fn job_spec(solvers: &str, seeds: &str, flags: &SolverFlags, models_dir: &Path) 
     Ok(JobSpec {
         solvers: solver_names(solvers)?,
         seeds: seeds_from(seeds)?,
-        config: flags.config(),
+        settings: flags.settings(),
+        fallback: flags.fallback.clone(),
         base: flags.options(0)?,
         models_dir: models_dir.to_path_buf(),
     })
@@ -481,7 +491,11 @@ fn job_spec(solvers: &str, seeds: &str, flags: &SolverFlags, models_dir: &Path) 
 
 fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
     set_jobs(a.jobs)?;
-    let (jobs, _) = build_jobs(&job_spec(&a.solvers, &a.seeds, &a.flags, &a.models_dir)?, false)?;
+    let Jobs { jobs, warnings } =
+        build_jobs(&job_spec(&a.solvers, &a.seeds, &a.flags, &a.models_dir)?, false)?;
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     let shard_spec = shard_from(a.shard.as_deref())?;
     let (items, errors) = load_batch(a.scenarios.as_deref(), a.instances.as_deref())?;
     for e in &errors {
@@ -493,24 +507,22 @@ fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
     };
     let batch = a.scenarios.as_deref().or(a.instances.as_deref()).unwrap_or(Path::new("batch"));
     let set = batch.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let ctx =
-        RowContext { set, options: String::new(), revision: git_revision(), machine: machine_description() };
-    let results = Mutex::new(ResultsFile::open(Some(&a.out), !a.fresh)?);
-    let pb = progress_bar(items.len() as u64, "eval");
-    let load_errors = run_batch(&items, &jobs, &ctx, &results, &pb);
-    pb.finish_and_clear();
-    for e in &load_errors {
+    let done = run_set(&set, &items, &jobs, &a.out, a.fresh)?;
+    for e in &done.load_errors {
         eprintln!("skipped: {e}");
     }
-    let rows = results.into_inner().map(|r| r.rows()).unwrap_or_default();
-    let failed = rows.iter().filter(|r| r.status == "error").count();
-    let skipped = errors.len() + load_errors.len();
-    eprintln!("{}: {} rows ({skipped} skipped inputs, {failed} error rows)", a.out.display(), rows.len());
+    let failed = done.rows.iter().filter(|r| !r.ok()).count();
+    let skipped = errors.len() + done.load_errors.len();
+    eprintln!(
+        "{}: {} rows ({skipped} skipped inputs, {failed} error rows)",
+        a.out.display(),
+        done.rows.len()
+    );
     Ok(if skipped == 0 && failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 fn cmd_merge(inputs: &[PathBuf], out: &Path) -> Result<ExitCode> {
-    let rows = merge(inputs)?;
+    let rows = merge(inputs, EXACT_SOLVER)?;
     write_rows(out, &rows)?;
     eprintln!("{}: {} rows from {} files", out.display(), rows.len(), inputs.len());
     Ok(ExitCode::SUCCESS)
@@ -553,47 +565,21 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
     Ok(if outcome.skipped.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
-    use dnnrm::rl::train::{Event, ProgressReporter};
-    use dnnrm::rl::train_drl::{train_drl, DrlTrainConfig};
-    use dnnrm::solvers::drl::construct::Variant;
+/// Reads a training configuration JSON (every field optional), or the defaults.
+fn train_config<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -> Result<T> {
+    let Some(p) = path else { return Ok(T::default()) };
+    let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{}: not a training configuration", p.display()))
+}
 
-    let mut cfg: DrlTrainConfig = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a training configuration", p.display()))?
-        }
-        None => DrlTrainConfig::default(),
-    };
-    cfg.seed = a.seed;
-    if a.scenario.is_some() {
-        cfg.family.base = scenario_from(a.scenario.as_deref())?;
-    }
-    cfg.variant = match a.variant.as_str() {
-        "full" => Variant::Full,
-        "no-subroutine" => Variant::NoSubroutine,
-        "no-masking" => Variant::NoMasking,
-        v => bail!("--variant must be full, no-subroutine or no-masking, got `{v}`"),
-    };
-    if let Some(s) = a.steps {
-        cfg.train.total_steps = s;
-    }
-    if let Some(v) = &a.n_devices {
-        cfg.family.n_devices = (v[0], v[1]);
-    }
-    if let Some(v) = &a.n_edges {
-        cfg.family.n_edges = (v[0], v[1]);
-    }
-    let name = dnnrm::solvers::drl::solver_name(cfg.variant);
-    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/{name}/seed{}", a.seed)));
-    let pb = progress_bar(cfg.train.total_steps, &format!("train {name} seed {}", a.seed));
-    let start = std::time::Instant::now();
-    let reporter = ProgressReporter::new(500, |p: &dnnrm::rl::Progress| {
+/// The one progress display of every learner: a bar on a terminal, a line per
+/// evaluation otherwise.
+fn train_progress(pb: &indicatif::ProgressBar) -> ProgressReporter<impl FnMut(&Progress) + '_> {
+    let mut reporter = ProgressReporter::new(100, move |p: &Progress| {
         pb.set_position(p.step);
         pb.set_message(format!(
             "return {} | validation {} (best {})",
-            p.last_episode_return.map_or("-".into(), |r| format!("{r:.2}")),
+            p.last_episode_return.map_or("-".into(), |r| format!("{r:.3}")),
             p.last_eval.map_or("-".into(), |v| format!("{v:.4}")),
             p.best_eval.map_or("-".into(), |v| format!("{v:.4}")),
         ));
@@ -607,70 +593,74 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
             );
         }
     });
-    let report = train_drl(&cfg, &out, vec![Box::new(reporter)])?;
-    pb.finish_and_clear();
-    let secs = start.elapsed().as_secs_f64();
+    reporter.episodes = true;
+    reporter
+}
+
+/// The one closing line of every learner.
+fn train_done(out: &Path, o: &dnnrm::rl::harness::TrainOutcome, start_step: u64) {
     eprintln!(
-        "{}: {} steps, {} updates in {secs:.0} s ({:.0} steps/s); best validation {} at step {}",
+        "{}: {} steps, {} updates in {:.0} s ({:.1} env steps/s, {:.1} updates/s); best validation {} at step {}; \
+         wrote curve.csv and train.json",
         out.display(),
-        report.steps,
-        report.updates,
-        report.steps as f64 / secs.max(1e-9),
-        report.best.map_or("-".into(), |b| format!("{:.4}", b.1)),
-        report.best.map_or("-".into(), |b| b.0.to_string())
+        o.report.steps,
+        o.report.updates,
+        o.secs,
+        o.env_steps_per_s(start_step),
+        o.updates_per_s(),
+        o.report.best.map_or("-".into(), |b| format!("{:.4}", b.1)),
+        o.report.best.map_or("-".into(), |b| b.0.to_string())
     );
+}
+
+fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
+    use dnnrm::solvers::drl::train::{train_drl, DrlTrainConfig};
+
+    let mut cfg: DrlTrainConfig = train_config(a.config.as_deref())?;
+    cfg.seed = a.seed;
+    if a.scenario.is_some() {
+        cfg.family.base = scenario_from(a.scenario.as_deref())?;
+    }
+    cfg.variant = a.variant;
+    if let Some(s) = a.steps {
+        cfg.train.total_steps = s;
+    }
+    if let Some(v) = &a.n_devices {
+        cfg.family.n_devices = (v[0], v[1]);
+    }
+    if let Some(v) = &a.n_edges {
+        cfg.family.n_edges = (v[0], v[1]);
+    }
+    let name = dnnrm::solvers::drl::solver_name(cfg.variant);
+    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/{name}/seed{}", a.seed)));
+    let pb = progress_bar(cfg.train.total_steps, &format!("train {name} seed {}", a.seed));
+    let outcome = train_drl(&cfg, &out, vec![Box::new(train_progress(&pb))])?;
+    pb.finish_and_clear();
+    train_done(&out, &outcome, cfg.train.start_step);
     Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_train_ddpg(a: TrainDdpgArgs) -> Result<ExitCode> {
-    use dnnrm::rl::train::{Progress, ProgressReporter};
-    use dnnrm::rl::train_ddpg::{train_ddpg, DdpgTrainConfig};
+    use dnnrm::solvers::ddpg::train::{train_ddpg, DdpgTrainConfig};
 
     let mut params = scenario_from(a.scenario.as_deref())?;
     for (name, value) in &a.scenario_flags.0 {
         params.set(name, value)?;
     }
     params.check()?;
-    let mut cfg: DdpgTrainConfig = match &a.config {
-        Some(p) => {
-            let text = std::fs::read_to_string(p).with_context(|| format!("{}: cannot read", p.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a DDPG training configuration", p.display()))?
-        }
-        None => DdpgTrainConfig::default(),
-    };
+    let mut cfg: DdpgTrainConfig = train_config(a.config.as_deref())?;
     cfg.scenario = params;
     cfg.seed = a.seed;
     if let Some(s) = a.steps {
         cfg.steps = s;
     }
-    cfg.out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/ddpg/seed{}", a.seed)));
+    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/ddpg/seed{}", a.seed)));
     let pb = progress_bar(cfg.steps, &format!("train ddpg seed {}", a.seed));
-    let mut reporter = ProgressReporter::new(100, |p: &Progress| {
-        pb.set_position(p.step);
-        pb.set_message(format!(
-            "return {:.3} | validation {} (best {})",
-            p.last_episode_return.unwrap_or(f64::NAN),
-            p.last_eval.map_or("-".into(), |v| format!("{v:.4}")),
-            p.best_eval.map_or("-".into(), |v| format!("{v:.4}")),
-        ));
-        if pb.is_hidden() && matches!(p.event, dnnrm::rl::Event::Evaluation { .. }) {
-            eprintln!("step {}/{}: validation {:.4}", p.step, p.total_steps, p.last_eval.unwrap_or(f64::NAN));
-        }
-    });
-    reporter.episodes = true;
-    let o = train_ddpg(&cfg, vec![Box::new(reporter)])?;
+    let o = train_ddpg(&cfg, &out, vec![Box::new(train_progress(&pb))])?;
     pb.finish_and_clear();
-    eprintln!(
-        "{}: best validation {} at step {}; greedy on the validation set {:.4}; {:.0} s, {:.1} env steps/s, {:.1} updates/s",
-        o.policy_dir.display(),
-        o.best.map_or("-".into(), |b| format!("{:.4}", b.1)),
-        o.best.map_or("-".into(), |b| b.0.to_string()),
-        o.val_greedy,
-        o.secs,
-        o.env_steps_per_s,
-        o.updates_per_s
-    );
+    let outcome = dnnrm::rl::harness::TrainOutcome { report: o.report.clone(), secs: o.secs };
+    train_done(&out, &outcome, 0);
+    eprintln!("greedy on the validation set: {:.4}", o.val_greedy);
     Ok(ExitCode::SUCCESS)
 }
 

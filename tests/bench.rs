@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use dnnrm::bench::runner::{read_rows, ResultRow};
+use dnnrm::io::results::{read_rows, write_rows, ResultRow, RowStatus};
 
 fn dnnrm(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_dnnrm")).args(args).output().unwrap()
@@ -112,7 +112,7 @@ fn a_killed_run_resumes_without_duplicates() {
     // Simulate a kill at a known point too: keep only the first 10 rows.
     if before.len() < 10 {
         let rows = read_rows(&full).unwrap();
-        dnnrm::bench::runner::write_rows(&part, &rows[..10]).unwrap();
+        write_rows(&part, &rows[..10]).unwrap();
     }
     let o = dnnrm(&[
         "eval",
@@ -129,9 +129,8 @@ fn a_killed_run_resumes_without_duplicates() {
     let resumed = read_rows(&part).unwrap();
     let all = read_rows(&full).unwrap();
     assert_eq!(keys(&resumed), keys(&all), "every row exactly once, in canonical order");
-    let strip = |rows: &[ResultRow]| {
-        rows.iter().map(|r| (r.key(), r.objective, r.status.clone())).collect::<Vec<_>>()
-    };
+    let strip =
+        |rows: &[ResultRow]| rows.iter().map(|r| (r.key(), r.objective, r.status)).collect::<Vec<_>>();
     assert_eq!(strip(&resumed), strip(&all));
 }
 
@@ -168,6 +167,6 @@ fn bench_writes_tables_and_plots_for_a_small_set() {
     assert_eq!(&png[1..4], b"PNG");
     // The ratio to the optimum is filled only where the MILP proved optimality.
     let rows = read_rows(&out.join("default.csv")).unwrap();
-    assert!(rows.iter().all(|r| r.ratio_to_opt.is_some() == (r.status != "error")));
+    assert!(rows.iter().all(|r| r.ratio_to_opt.is_some() == (r.status != RowStatus::Error)));
     assert!(rows.iter().filter(|r| r.solver == "milp").all(|r| r.ratio_to_opt == Some(1.0)));
 }

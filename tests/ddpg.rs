@@ -5,14 +5,17 @@ mod common;
 
 use std::path::Path;
 
+use dnnrm::bench::runner::error_chain;
 use dnnrm::model::{enumerate_options, evaluate, Assignment, Decision};
-use dnnrm::rl::oneshot::{
+use dnnrm::scenario::{generate, ScenarioParams};
+use dnnrm::solver::{SolveOptions, SolverError, SolverSettings};
+use dnnrm::solvers::create;
+use dnnrm::solvers::ddpg::env::{
     decode, encode, location_bin, OneShotError, ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX, OBS_DIM,
     TASK_FEATURES,
 };
-use dnnrm::rl::train_ddpg::{train_ddpg, DdpgTrainConfig, OneShotPolicy};
-use dnnrm::scenario::{generate, ScenarioParams};
-use dnnrm::solver::{create, SolveOptions, SolverConfig, SolverError};
+use dnnrm::solvers::ddpg::policy::OneShotPolicy;
+use dnnrm::solvers::ddpg::train::{train_ddpg, DdpgTrainConfig};
 use rand::{Rng, SeedableRng};
 
 /// Location values at the centre of each bin.
@@ -139,7 +142,8 @@ fn every_decoded_action_passes_the_evaluator() {
         let d = decode(&inst, &action).unwrap();
         let ev = evaluate(&inst, &d.solution)
             .unwrap_or_else(|v| panic!("instance {seed}: decoded solution invalid: {v}"));
-        let asked = d.intents.iter().filter(|i| !matches!(i, dnnrm::rl::oneshot::Intent::Reject)).count();
+        let asked =
+            d.intents.iter().filter(|i| !matches!(i, dnnrm::solvers::ddpg::env::Intent::Reject)).count();
         assert_eq!(asked, inst.n_tasks() - ev.counts.rejected + d.repaired, "instance {seed}");
         served += inst.n_tasks() - ev.counts.rejected;
         let obs = encode(&inst, &enumerate_options(&inst)).unwrap();
@@ -162,7 +166,7 @@ fn oversized_instances_are_refused_by_name() {
     assert_eq!(K_MAX, 24);
 }
 
-fn tiny_training(out: &Path) -> DdpgTrainConfig {
+fn tiny_training() -> DdpgTrainConfig {
     let mut cfg = DdpgTrainConfig {
         seed: 3,
         steps: 300,
@@ -170,7 +174,6 @@ fn tiny_training(out: &Path) -> DdpgTrainConfig {
         eval_every: 100,
         val_instances: 3,
         hidden: 64,
-        out: out.to_path_buf(),
         ..Default::default()
     };
     cfg.ddpg.batch_size = 32;
@@ -182,30 +185,35 @@ fn tiny_training(out: &Path) -> DdpgTrainConfig {
 fn training_is_deterministic_and_keeps_the_best_policy() {
     let root = tempfile::tempdir().unwrap();
     let (a, b) = (root.path().join("a"), root.path().join("b"));
-    let ra = train_ddpg(&tiny_training(&a), Vec::new()).unwrap();
-    let rb = train_ddpg(&tiny_training(&b), Vec::new()).unwrap();
+    let ra = train_ddpg(&tiny_training(), &a, Vec::new()).unwrap();
+    let rb = train_ddpg(&tiny_training(), &b, Vec::new()).unwrap();
     assert_eq!(ra.report.curve, rb.report.curve);
     let csv_a = std::fs::read_to_string(a.join("curve.csv")).unwrap();
     assert_eq!(csv_a, std::fs::read_to_string(b.join("curve.csv")).unwrap());
-    assert!(csv_a.starts_with("step,train_return,val_objective\n"));
+    assert!(csv_a.starts_with("step,episodes,train_return,val_objective\n"));
     // 300 steps of 20-slot episodes: 15 episodes; evaluations at 100, 200, 300
     assert_eq!(ra.report.episodes, 15);
     let evals: Vec<u64> = ra.report.curve.iter().filter(|p| p.eval_score.is_some()).map(|p| p.step).collect();
     assert_eq!(evals, vec![100, 200, 300]);
-    assert_eq!(csv_a.lines().count(), 1 + 15 + 3);
+    // one curve row per evaluation: 5 episodes end between evaluations
+    assert_eq!(csv_a.lines().count(), 1 + 3);
+    assert!(csv_a.lines().nth(1).unwrap().starts_with("100,5,"), "{csv_a}");
+    let train_json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("train.json")).unwrap()).unwrap();
+    assert_eq!((train_json["learner"].as_str(), train_json["episodes"].as_u64()), (Some("ddpg"), Some(15)));
     // the saved policy is the best evaluation, and acting with it reproduces its score
     let (best_step, best) = ra.best.unwrap();
     let p = OneShotPolicy::load(&a).unwrap();
     assert_eq!((p.meta().step, p.meta().val_objective), (best_step, best));
     let sc = ScenarioParams::default().check().unwrap();
-    let val = dnnrm::rl::oneshot::validation_set(&sc, 3).unwrap();
+    let val = dnnrm::solvers::ddpg::env::validation_set(&sc, 3).unwrap();
     let obs: Vec<f32> = val.iter().flat_map(|s| s.obs.iter().copied()).collect();
-    let (obj, _) = dnnrm::rl::train_ddpg::score_actions(&val, &p.act(&obs), &p.meta().env).unwrap();
+    let (obj, _) = dnnrm::solvers::ddpg::train::score_actions(&val, &p.act(&obs), &p.meta().env).unwrap();
     assert!((obj - best).abs() < 1e-9, "reloaded policy scores {obj}, saved {best}");
     // a different seed gives a different run
-    let mut other = tiny_training(&root.path().join("c"));
+    let mut other = tiny_training();
     other.seed = 4;
-    let rc = train_ddpg(&other, Vec::new()).unwrap();
+    let rc = train_ddpg(&other, &root.path().join("c"), Vec::new()).unwrap();
     assert_ne!(ra.report.curve, rc.report.curve);
 }
 
@@ -213,10 +221,10 @@ fn training_is_deterministic_and_keeps_the_best_policy() {
 fn bad_checkpoints_give_named_errors() {
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("run");
-    let mut cfg = tiny_training(&out);
+    let mut cfg = tiny_training();
     cfg.steps = 120;
-    train_ddpg(&cfg, Vec::new()).unwrap();
-    let config = |dir: &Path| SolverConfig { checkpoint: Some(dir.to_path_buf()), ..Default::default() };
+    train_ddpg(&cfg, &out, Vec::new()).unwrap();
+    let config = |dir: &Path| SolverSettings { checkpoint: Some(dir.to_path_buf()), ..Default::default() };
     let good = create("ddpg", &config(&out)).unwrap();
     assert!(good.version().contains("+ckpt-"), "{}", good.version());
 
@@ -227,26 +235,29 @@ fn bad_checkpoints_give_named_errors() {
     bytes[mid] ^= 0x55;
     std::fs::write(&actor, &bytes).unwrap();
     match create("ddpg", &config(&out)) {
-        Err(SolverError::Config { solver, reason }) => {
-            assert_eq!(solver, "ddpg");
-            assert!(reason.contains("actor.safetensors") && reason.contains("corrupt"), "{reason}");
+        Err(e @ SolverError::Checkpoint { .. }) => {
+            let chain = error_chain(&e);
+            assert!(
+                chain.contains("ddpg") && chain.contains("actor.safetensors") && chain.contains("corrupt"),
+                "{chain}"
+            );
         }
-        other => panic!("expected a config error, got {:?}", other.map(|s| s.version())),
+        other => panic!("expected a checkpoint error, got {:?}", other.map(|s| s.version())),
     }
     // truncated meta.json
     std::fs::write(out.join("policy/meta.json"), "{\"format_version\": 1, \"algo").unwrap();
-    let e = create("ddpg", &config(&out)).err().unwrap().to_string();
+    let e = error_chain(&create("ddpg", &config(&out)).err().unwrap());
     assert!(e.contains("meta.json"), "{e}");
     // missing folder
     let missing = root.path().join("nowhere");
-    let e = create("ddpg", &config(&missing)).err().unwrap().to_string();
+    let e = error_chain(&create("ddpg", &config(&missing)).err().unwrap());
     assert!(e.contains("nowhere") && e.contains("missing"), "{e}");
 }
 
 #[test]
 fn committed_checkpoint_solves_a_default_instance() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cfg = SolverConfig { checkpoint: Some(root.join("models/ddpg/seed0")), ..Default::default() };
+    let cfg = SolverSettings { checkpoint: Some(root.join("models/ddpg/seed0")), ..Default::default() };
     let solver = create("ddpg", &cfg).unwrap();
     let sc = ScenarioParams::default().check().unwrap();
     let inst = generate(&sc, 0, "default-0000");

@@ -3,12 +3,16 @@
 mod common;
 
 use common::small_random;
+use dnnrm::bench::runner::error_chain;
 use dnnrm::model::evaluate;
+use dnnrm::rl::nets::flat_params;
+use dnnrm::rl::scorer::load_scorer;
 use dnnrm::rl::train::TrainConfig;
-use dnnrm::rl::train_drl::{run_policy, train_drl, DrlAgent, DrlTrainConfig};
 use dnnrm::solver::{SolveOptions, Solver};
-use dnnrm::solvers::drl::construct::Variant;
-use dnnrm::solvers::drl::DrlSolver;
+use dnnrm::solvers::drl::construct::{FEATURES, MAX_CANDIDATES};
+use dnnrm::solvers::drl::policy::{run_policy, HIDDEN};
+use dnnrm::solvers::drl::train::{train_drl, DrlTrainConfig};
+use dnnrm::solvers::drl::{DrlSolver, Variant};
 use rand::{Rng, SeedableRng};
 
 #[test]
@@ -49,10 +53,10 @@ fn same_seed_same_learning_curve_and_checkpoint() {
             .iter()
             .zip(&dirs)
             .map(|(&seed, d)| {
-                let report = train_drl(&tiny_config(seed), d.path(), Vec::new()).unwrap();
-                let (agent, _, _) = DrlAgent::load_checkpoint(d.path()).unwrap();
+                let outcome = train_drl(&tiny_config(seed), d.path(), Vec::new()).unwrap();
+                let ck = load_scorer::<FEATURES, HIDDEN>(d.path(), MAX_CANDIDATES).unwrap();
                 let curve = std::fs::read_to_string(d.path().join("curve.csv")).unwrap();
-                (report.curve, agent.flat_parameters(), curve)
+                (outcome.report.curve, flat_params(&ck.net), curve)
             })
             .collect()
     });
@@ -82,9 +86,9 @@ fn checkpoint_round_trip_and_corruption() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&f, &bytes).unwrap();
-    let e = DrlSolver::load(dir.path(), Variant::Full).err().unwrap().to_string();
+    let e = error_chain(&DrlSolver::load(dir.path(), Variant::Full).err().unwrap());
     assert!(e.contains("scorer.safetensors"), "{e}");
     // Missing folder.
-    let e = DrlSolver::load(&dir.path().join("nope"), Variant::Full).err().unwrap().to_string();
+    let e = error_chain(&DrlSolver::load(&dir.path().join("nope"), Variant::Full).err().unwrap());
     assert!(e.contains("nope"), "{e}");
 }

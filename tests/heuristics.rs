@@ -6,13 +6,14 @@ mod common;
 use common::small_random;
 use dnnrm::model::evaluate;
 use dnnrm::scenario::{generate, ScenarioParams};
-use dnnrm::solver::{create, registry, SolveOptions, SolverConfig};
+use dnnrm::solver::{SolveOptions, SolverSettings};
+use dnnrm::solvers::{create, registry};
 
 const HEURISTICS: [&str; 6] = ["random", "local-only", "edge-only", "cloud-only", "greedy", "greedy-ls"];
 
 #[test]
 fn every_heuristic_is_feasible_on_250_random_instances() {
-    let solvers: Vec<_> = HEURISTICS.iter().map(|n| create(n, &SolverConfig::default()).unwrap()).collect();
+    let solvers: Vec<_> = HEURISTICS.iter().map(|n| create(n, &SolverSettings::default()).unwrap()).collect();
     let mut served_somewhere = 0;
     for seed in 0..250 {
         let inst = small_random(seed);
@@ -40,7 +41,7 @@ fn same_seed_same_solution() {
     let inst = small_random(11);
     // Learned solvers need checkpoints; their determinism is tested with them.
     for info in registry().iter().filter(|i| !i.learned && i.name != "milp" && i.name != "milp-lp") {
-        let s = (info.build)(&SolverConfig::default()).unwrap();
+        let s = (info.build)(&SolverSettings::default()).unwrap();
         let a = s.solve(&inst, &SolveOptions { seed: 5, ..Default::default() }).unwrap().solution;
         let b = s.solve(&inst, &SolveOptions { seed: 5, ..Default::default() }).unwrap().solution;
         assert_eq!(a, b, "{}", info.name);
@@ -51,7 +52,7 @@ fn same_seed_same_solution() {
 fn greedy_ls_beats_the_simple_baselines_on_default_instances() {
     let sc = ScenarioParams::default().check().unwrap();
     let mean = |name: &str| {
-        let s = create(name, &SolverConfig::default()).unwrap();
+        let s = create(name, &SolverSettings::default()).unwrap();
         (0..10)
             .map(|seed| {
                 let inst = generate(&sc, 100 + seed, "d");
@@ -70,6 +71,6 @@ fn greedy_ls_beats_the_simple_baselines_on_default_instances() {
 
 #[test]
 fn unknown_solver_lists_the_known_ones() {
-    let e = create("simplex", &SolverConfig::default()).err().unwrap().to_string();
+    let e = create("simplex", &SolverSettings::default()).err().unwrap().to_string();
     assert!(e.contains("simplex") && e.contains("greedy-ls"), "{e}");
 }

@@ -134,9 +134,9 @@ fn cli_eval_skips_bad_rows_and_exits_nonzero() {
     ]);
     assert!(!ok);
     assert!(err.contains("batch.csv") && err.contains("line 3") && err.contains("n_devices"), "{err}");
-    let rows = dnnrm::bench::runner::read_rows(&out).unwrap();
+    let rows = dnnrm::io::results::read_rows(&out).unwrap();
     assert_eq!(rows.len(), 4, "2 good rows x 2 solvers");
-    assert!(rows.iter().all(|r| r.status == "heuristic" && r.objective.is_some()));
+    assert!(rows.iter().all(|r| r.status == dnnrm::io::RowStatus::Heuristic && r.objective.is_some()));
     assert_eq!(rows[0].instance, "batch-0000");
     assert_eq!(rows[2].instance, "batch-0002");
 }

@@ -13,7 +13,8 @@ use rand_chacha::ChaCha8Rng;
 
 use dnnrm::model::{evaluate, Decision, Instance};
 use dnnrm::scenario::{generate, Scenario, ScenarioParams, Zoo, SERVICES};
-use dnnrm::solver::{create, SolveOptions, Solver, SolverConfig, SolverError, Status};
+use dnnrm::solver::{SolveOptions, Solver, SolverError, SolverSettings, Status};
+use dnnrm::solvers::create;
 use dnnrm::solvers::{brute_force_optimum, Milp, MilpLp};
 
 const TINY_INSTANCES: u64 = 1000;
@@ -207,13 +208,13 @@ fn greedy_ls_never_beats_the_milp_and_warm_start_agrees() {
         let inst = default_instance(2000 + seed, 60, 4);
         let cold = milp_report(&inst);
         let opt = evaluate(&inst, &cold.solution).expect("valid").objective;
-        let warm_cfg = SolverConfig { warm_start: true, ..SolverConfig::default() };
+        let warm_cfg = SolverSettings { warm_start: true, ..SolverSettings::default() };
         let warm =
             create("milp", &warm_cfg).expect("milp").solve(&inst, &SolveOptions::default()).expect("warm");
         assert_eq!(warm.status, Status::Optimal, "{}", warm.reason);
         let warm_obj = evaluate(&inst, &warm.solution).expect("valid").objective;
         assert!((warm_obj - opt).abs() <= 1e-9, "seed {seed}: warm {warm_obj} != cold {opt}");
-        let ls = create("greedy-ls", &SolverConfig::default()).expect("greedy-ls");
+        let ls = create("greedy-ls", &SolverSettings::default()).expect("greedy-ls");
         let ls_obj = evaluate(&inst, &ls.solve(&inst, &SolveOptions::default()).expect("ls").solution)
             .expect("valid")
             .objective;
@@ -246,40 +247,14 @@ fn tiny_time_limit_on_a_large_instance_is_reported_honestly() {
 }
 
 #[test]
-fn a_fallback_answers_when_highs_has_no_incumbent() {
-    let inst = default_instance(78, 500, 12);
-    let cfg = SolverConfig { fallback: Some("greedy".into()), ..SolverConfig::default() };
-    let milp = create("milp", &cfg).expect("milp with a fallback");
-    let opts = SolveOptions { time_limit: Some(Duration::from_millis(1)), ..SolveOptions::default() };
-    let rep = milp.solve(&inst, &opts).expect("never errors");
-    let obj = evaluate(&inst, &rep.solution).expect("valid").objective;
-    match rep.status {
-        Status::Fallback => {
-            assert!(rep.reason.contains("fallback `greedy`"), "{}", rep.reason);
-            let greedy = create("greedy", &SolverConfig::default()).expect("greedy");
-            let g = evaluate(&inst, &greedy.solve(&inst, &opts).expect("greedy").solution).expect("valid");
-            assert_eq!(g.objective, obj, "the fallback's solution is returned as is");
-        }
-        Status::TimeLimit | Status::Optimal => {}
-        s => panic!("unexpected status {s}: {}", rep.reason),
-    }
-    if let Some(b) = rep.bound {
-        assert!(b >= obj - 1e-9, "bound {b} below objective {obj}");
-    }
-}
-
-#[test]
 fn configuration_is_checked_once() {
-    let bad_gap = SolverConfig { mip_rel_gap: Some(-0.1), ..SolverConfig::default() };
+    let bad_gap = SolverSettings { mip_rel_gap: Some(-0.1), ..SolverSettings::default() };
     assert!(matches!(create("milp", &bad_gap), Err(SolverError::Config { .. })));
-    let nan_gap = SolverConfig { mip_rel_gap: Some(f64::NAN), ..SolverConfig::default() };
+    let nan_gap = SolverSettings { mip_rel_gap: Some(f64::NAN), ..SolverSettings::default() };
     assert!(matches!(create("milp", &nan_gap), Err(SolverError::Config { .. })));
-    let itself = SolverConfig { fallback: Some("milp".into()), ..SolverConfig::default() };
-    assert!(matches!(create("milp", &itself), Err(SolverError::Config { .. })));
-    let unknown = SolverConfig { fallback: Some("no-such-solver".into()), ..SolverConfig::default() };
-    assert!(matches!(create("milp", &unknown), Err(SolverError::Unknown { .. })));
-    let ok =
-        SolverConfig { fallback: Some("greedy".into()), mip_rel_gap: Some(0.01), ..SolverConfig::default() };
+    let foreign = SolverSettings { checkpoint: Some("models/drl/seed0".into()), ..SolverSettings::default() };
+    assert!(matches!(create("milp", &foreign), Err(SolverError::Config { .. })));
+    let ok = SolverSettings { mip_rel_gap: Some(0.01), ..SolverSettings::default() };
     let milp = create("milp", &ok).expect("valid configuration");
     let inst = default_instance(5, 40, 4);
     let rep = milp.solve(&inst, &SolveOptions::default()).expect("solve");
@@ -305,31 +280,13 @@ fn threads_are_honoured_and_answers_agree() {
     assert!((a - b).abs() <= 1e-9, "1 thread {a} vs 2 threads {b}");
 }
 
-/// The MILP scaling table (slow: run it with
-/// `cargo test --release --test milp_exact scaling_table -- --ignored --nocapture`).
-/// Environment: `DNNRM_SCALING_INSTANCES` (default 5), `DNNRM_SCALING_LIMIT_S` (60).
-#[test]
-#[ignore]
-fn scaling_table() {
-    use dnnrm::bench::scaling::{milp_scaling, scaling_markdown, DEFAULT_SIZES};
-    let per_size = std::env::var("DNNRM_SCALING_INSTANCES").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    let limit = std::env::var("DNNRM_SCALING_LIMIT_S").ok().and_then(|v| v.parse().ok()).unwrap_or(60.0);
-    let bar = indicatif::ProgressBar::hidden();
-    let rows = milp_scaling(&DEFAULT_SIZES, per_size, Duration::from_secs_f64(limit), &bar);
-    println!("{}", scaling_markdown(&rows));
-    for r in rows.iter().filter(|r| r.n <= 500) {
-        assert_eq!(r.invalid, 0);
-        assert_eq!(r.optimal, r.instances, "N={} not all proven optimal", r.n);
-    }
-}
-
 #[test]
 fn warm_start_columns_encode_a_solution_at_least_as_good() {
     use dnnrm::model::enumerate_options;
     use dnnrm::solvers::milp::encoding::{assemble, reduce, Block};
     for seed in 0..5 {
         let inst = default_instance(3000 + seed, 80, 4);
-        let ls = create("greedy-ls", &SolverConfig::default()).expect("greedy-ls");
+        let ls = create("greedy-ls", &SolverSettings::default()).expect("greedy-ls");
         let start = ls.solve(&inst, &SolveOptions::default()).expect("ls").solution;
         let start_obj = evaluate(&inst, &start).expect("valid").objective;
         let choices = reduce(&inst, &enumerate_options(&inst));

@@ -1,6 +1,8 @@
-//! The benchmark: instance sets, the runner (instances x solvers x seeds -> rows), the
-//! statistics, the report and the plots.
+//! The benchmark: jobs (which solver configurations run), the runner (every run goes
+//! through one path that times it and judges the answer), instance sets, the suite
+//! behind `dnnrm bench`, the MILP scaling table, statistics, the report and the plots.
 
+pub mod jobs;
 pub mod plots;
 pub mod report;
 pub mod runner;
@@ -9,4 +11,5 @@ pub mod sets;
 pub mod stats;
 pub mod suite;
 
-pub use runner::{load_batch, run_batch, run_one, BatchItem, Job, ResultRow, ResultsFile, RowContext};
+pub use jobs::{build_jobs, JobSpec, Jobs};
+pub use runner::{load_batch, run_batch, run_job, run_one, BatchItem, Job, RowContext, EXACT_SOLVER};

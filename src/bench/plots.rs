@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::runner::ResultRow;
 use super::stats::{mean, median};
+use crate::io::ResultRow;
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -282,7 +282,7 @@ mod tests {
             options: String::new(),
             version: String::new(),
             seed: 0,
-            status: "heuristic".into(),
+            status: crate::io::RowStatus::Heuristic,
             objective: Some(objective),
             bound: None,
             ratio_to_opt: None,

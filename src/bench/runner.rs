@@ -1,83 +1,29 @@
-//! The runner owns the loop: it times each solve, sends every answer through the
-//! evaluator and turns it into a results row. A solver error or an answer the
-//! evaluator rejects becomes an `error` row; the batch goes on.
+//! The runner owns the loop (argmin's executor habit): it times each solve, applies
+//! the fallback, sends every answer through the evaluator and turns it into a results
+//! row ([`crate::io::results`]). A solver error or an answer the evaluator rejects
+//! becomes an `error` row; the batch goes on. Every run, timed or not, goes through
+//! [`run_job`].
 //!
 //! Long runs are safe to stop: after each instance the results file is rewritten
 //! atomically (temporary file, then rename), so Ctrl-C leaves a valid file, and a rerun
 //! skips the rows already present for the same (instance, solver, options, seed,
 //! revision).
 
-use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
+use crate::io::results::{ResultRow, ResultsFile, RowStatus, RunKey};
 use crate::io::{read_instance, read_instance_list, read_scenario_csv, IoError};
-use crate::model::{evaluate, Instance};
+use crate::model::{evaluate, Evaluation, Instance};
 use crate::scenario::generate;
-use crate::solver::{SolveOptions, SolveReport, Solver};
+use crate::solver::{SolveOptions, SolveReport, Solver, Status};
 
 /// Name of the exact solver whose proven optima are the yardstick.
 pub const EXACT_SOLVER: &str = "milp";
-
-/// One row of a results CSV: one (instance, solver, options, seed) run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ResultRow {
-    /// Instance set (the scenario CSV's stem, or the batch file's).
-    pub set: String,
-    pub instance: String,
-    pub n_tasks: usize,
-    pub solver: String,
-    /// Solver options (time limit, threads, solver settings) as `key=value` pairs.
-    pub options: String,
-    /// Solver version (crate version, plus the checkpoint for learned solvers).
-    pub version: String,
-    /// Run seed; for a learned solver, the training seed of its checkpoint.
-    pub seed: u64,
-    /// A [`crate::solver::Status`], or `error` when the solver failed or its answer
-    /// broke a constraint.
-    pub status: String,
-    /// Objective `A` as computed by the evaluator (empty on error).
-    pub objective: Option<f64>,
-    /// Upper bound on `A` reported by the solver, if any.
-    pub bound: Option<f64>,
-    /// Objective over the MILP optimum of the same instance, only where the MILP
-    /// proved optimality.
-    pub ratio_to_opt: Option<f64>,
-    pub served_fraction: Option<f64>,
-    pub local: Option<usize>,
-    pub edge: Option<usize>,
-    pub cloud: Option<usize>,
-    pub rejected: Option<usize>,
-    pub rb_utilisation: Option<f64>,
-    pub compute_utilisation: Option<f64>,
-    /// Wall time of the solve call, measured by the runner.
-    pub wall_s: f64,
-    /// Git revision of the code that produced the row.
-    pub revision: String,
-    /// Machine description (CPU, cores).
-    pub machine: String,
-    /// Solver statistics as `name=value` pairs separated by `;` (e.g. MILP nodes).
-    pub stats: String,
-    /// The solver's reason, or the error message.
-    pub message: String,
-}
-
-impl ResultRow {
-    /// One statistic of the `stats` column.
-    pub fn stat(&self, name: &str) -> Option<f64> {
-        self.stats.split(';').find_map(|kv| kv.split_once('=').filter(|(k, _)| *k == name)?.1.parse().ok())
-    }
-
-    /// The identity of a run; a rerun with the same key replaces the row.
-    pub fn key(&self) -> (String, String, String, String, u64) {
-        (self.set.clone(), self.instance.clone(), self.solver.clone(), self.options.clone(), self.seed)
-    }
-}
 
 /// What a row records besides the run itself.
 #[derive(Debug, Clone, Default)]
@@ -89,25 +35,17 @@ pub struct RowContext {
 }
 
 /// Solves `inst` with `solver`, timing the call and judging the answer. The report is
-/// returned with the row when the solver produced one.
+/// returned with the row when the solver produced an answer the evaluator accepted.
 pub fn run_one(
     inst: &Instance,
     solver: &dyn Solver,
     opts: &SolveOptions,
 ) -> (ResultRow, Option<SolveReport>) {
-    run_one_in(inst, solver, opts, &RowContext::default())
+    run_job(inst, solver, None, opts, &RowContext::default())
 }
 
-fn run_one_in(
-    inst: &Instance,
-    solver: &dyn Solver,
-    opts: &SolveOptions,
-    ctx: &RowContext,
-) -> (ResultRow, Option<SolveReport>) {
-    let start = Instant::now();
-    let result = solver.solve(inst, opts);
-    let wall_s = start.elapsed().as_secs_f64();
-    let mut row = ResultRow {
+fn empty_row(inst: &Instance, solver: &dyn Solver, opts: &SolveOptions, ctx: &RowContext) -> ResultRow {
+    ResultRow {
         set: ctx.set.clone(),
         instance: inst.id.clone(),
         n_tasks: inst.n_tasks(),
@@ -115,7 +53,7 @@ fn run_one_in(
         options: ctx.options.clone(),
         version: solver.version(),
         seed: opts.seed,
-        status: "error".into(),
+        status: RowStatus::Error,
         objective: None,
         bound: None,
         ratio_to_opt: None,
@@ -126,23 +64,104 @@ fn run_one_in(
         rejected: None,
         rb_utilisation: None,
         compute_utilisation: None,
-        wall_s,
+        wall_s: 0.0,
         revision: ctx.revision.clone(),
         machine: ctx.machine.clone(),
         stats: String::new(),
         message: String::new(),
-    };
-    let report = match result {
-        Err(e) => {
-            row.message = e.to_string();
-            return (row, None);
+    }
+}
+
+/// The primary solver's attempt: its judged report, or why there is none (an error,
+/// an answer the evaluator rejects, or `no-solution`), with the rejected report.
+/// Adds the wall time of the solve call (not of the evaluation) to `solve_s`.
+fn attempt(
+    inst: &Instance,
+    solver: &dyn Solver,
+    opts: &SolveOptions,
+    solve_s: &mut f64,
+) -> Result<(SolveReport, Evaluation), (String, Option<SolveReport>)> {
+    let t = Instant::now();
+    let result = solver.solve(inst, opts);
+    *solve_s += t.elapsed().as_secs_f64();
+    match result {
+        Err(e) => Err((error_chain(&e), None)),
+        Ok(report) => match evaluate(inst, &report.solution) {
+            Err(v) => Err((format!("invalid solution: {v}"), None)),
+            Ok(_) if report.status == Status::NoSolution => Err((report.reason.clone(), Some(report))),
+            Ok(ev) => Ok((report, ev)),
+        },
+    }
+}
+
+/// An error with its causes, `outer: inner: ...`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cause = c.source();
+    }
+    s
+}
+
+/// The runner's one path for every run (batch, benchmark, timing): solve, time the
+/// solve calls (the `wall_s` column; evaluation excluded), judge with the evaluator, and, when the primary fails (error, rejected answer or
+/// `no-solution`) and a `fallback` is given, solve again with it in the time left,
+/// labelled `fallback`.
+pub fn run_job(
+    inst: &Instance,
+    solver: &dyn Solver,
+    fallback: Option<&dyn Solver>,
+    opts: &SolveOptions,
+    ctx: &RowContext,
+) -> (ResultRow, Option<SolveReport>) {
+    let start = Instant::now();
+    let mut solve_s = 0.0;
+    let mut row = empty_row(inst, solver, opts, ctx);
+    let first = attempt(inst, solver, opts, &mut solve_s);
+    let judged = match (first, fallback) {
+        (Ok(ok), _) => Ok(ok),
+        (Err((why, _)), Some(fb)) => {
+            let sub = SolveOptions {
+                time_limit: opts.time_limit.map(|t| t.saturating_sub(start.elapsed())),
+                ..opts.clone()
+            };
+            match attempt(inst, fb, &sub, &mut solve_s) {
+                Ok((mut r, ev)) => {
+                    r.reason = format!(
+                        "{}: {why}; solution from fallback `{}` ({}: {})",
+                        solver.name(),
+                        fb.name(),
+                        r.status,
+                        r.reason
+                    );
+                    r.status = Status::Fallback;
+                    Ok((r, ev))
+                }
+                Err((fb_why, _)) => {
+                    Err((format!("{why}; fallback `{}` failed too: {fb_why}", fb.name()), None))
+                }
+            }
         }
-        Ok(report) => report,
+        (Err((why, Some(report))), None) => {
+            // `no-solution` is an honest answer: judge it like any other.
+            match evaluate(inst, &report.solution) {
+                Ok(ev) => Ok((report, ev)),
+                Err(_) => Err((why, None)),
+            }
+        }
+        (Err(e), None) => Err(e),
     };
-    match evaluate(inst, &report.solution) {
-        Err(v) => row.message = format!("invalid solution: {v}"),
-        Ok(ev) => {
-            row.status = report.status.to_string();
+    row.wall_s = solve_s;
+    match judged {
+        Err((why, _)) => {
+            row.message = why;
+            (row, None)
+        }
+        Ok((report, ev)) => {
+            row.status = report.status.into();
             row.objective = Some(ev.objective);
             row.bound = report.bound;
             row.served_fraction = Some(ev.served_fraction);
@@ -154,9 +173,9 @@ fn run_one_in(
             row.compute_utilisation = Some(ev.compute_utilisation);
             row.message = report.reason.clone();
             row.stats = report.stats.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";");
+            (row, Some(report))
         }
     }
-    (row, Some(report))
 }
 
 /// Where an instance of a batch comes from.
@@ -246,75 +265,58 @@ fn tick(progress: &ProgressBar) {
     }
 }
 
+/// A solver that could not be built (e.g. its checkpoint is corrupt): every run of it
+/// fails with the reason, so it gets error rows while the other solvers run.
+pub struct Unavailable {
+    pub name: String,
+    pub why: String,
+}
+
+impl Solver for Unavailable {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn version(&self) -> String {
+        "unavailable".into()
+    }
+
+    fn solve(
+        &self,
+        _inst: &Instance,
+        _opts: &SolveOptions,
+    ) -> Result<SolveReport, crate::solver::SolverError> {
+        Err(crate::solver::SolverError::Failed { solver: self.name.clone(), reason: self.why.clone() })
+    }
+}
+
 /// One solver configuration to run on every instance.
 #[derive(Clone)]
 pub struct Job {
     pub solver: Arc<dyn Solver>,
+    /// Solver run when the primary fails (labelled `fallback`).
+    pub fallback: Option<Arc<dyn Solver>>,
     pub options: SolveOptions,
     /// The `options` column: `key=value` pairs describing this configuration.
     pub label: String,
 }
 
-/// The results of a batch, kept in canonical order (set, instance, solver, options,
-/// seed) and rewritten atomically to `path` (when given) after every instance.
-pub struct ResultsFile {
-    path: Option<PathBuf>,
-    rows: BTreeMap<(String, String, String, String, u64), ResultRow>,
-}
-
-impl ResultsFile {
-    /// Starts from the rows already in `path` when it exists and `resume` is set.
-    pub fn open(path: Option<&Path>, resume: bool) -> Result<Self, IoError> {
-        let mut rows = BTreeMap::new();
-        if let (Some(p), true) = (path, resume) {
-            if p.exists() {
-                for r in read_rows(p)? {
-                    rows.insert(r.key(), r);
-                }
-            }
-        }
-        Ok(ResultsFile { path: path.map(Path::to_path_buf), rows })
+impl Job {
+    /// Runs this job on one instance through [`run_job`].
+    pub fn run(&self, inst: &Instance, ctx: &RowContext) -> (ResultRow, Option<SolveReport>) {
+        let ctx = RowContext { options: self.label.clone(), ..ctx.clone() };
+        run_job(inst, self.solver.as_ref(), self.fallback.as_deref(), &self.options, &ctx)
     }
 
-    /// Whether a row with this key and revision is already present.
-    fn done(&self, key: &(String, String, String, String, u64), revision: &str) -> bool {
-        self.rows.get(key).is_some_and(|r| r.revision == revision)
-    }
-
-    fn insert(&mut self, rows: Vec<ResultRow>) -> Result<(), IoError> {
-        for r in rows {
-            self.rows.insert(r.key(), r);
-        }
-        match &self.path {
-            Some(p) => write_rows(p, &self.rows()),
-            None => Ok(()),
-        }
-    }
-
-    /// All rows in canonical order, with `ratio_to_opt` filled in.
-    pub fn rows(&self) -> Vec<ResultRow> {
-        let mut rows: Vec<ResultRow> = self.rows.values().cloned().collect();
-        fill_ratio_to_opt(&mut rows);
-        rows
-    }
-}
-
-/// Sets `ratio_to_opt` of every row whose instance has a proven MILP optimum.
-pub fn fill_ratio_to_opt(rows: &mut [ResultRow]) {
-    let mut opt: BTreeMap<(String, String), f64> = BTreeMap::new();
-    for r in rows.iter() {
-        if r.solver == EXACT_SOLVER && r.status == "optimal" {
-            if let Some(o) = r.objective {
-                opt.insert((r.set.clone(), r.instance.clone()), o);
-            }
-        }
-    }
-    for r in rows.iter_mut() {
-        r.ratio_to_opt = match (r.objective, opt.get(&(r.set.clone(), r.instance.clone()))) {
-            (Some(o), Some(&best)) if best > 0.0 => Some(o / best),
-            (Some(_), Some(_)) => Some(1.0),
-            _ => None,
-        };
+    /// The key of this job's row on `inst` in `set`.
+    pub fn key(&self, set: &str, inst: &Instance) -> RunKey {
+        (
+            set.to_string(),
+            inst.id.clone(),
+            self.solver.name().to_string(),
+            self.label.clone(),
+            self.options.seed,
+        )
     }
 }
 
@@ -339,19 +341,12 @@ pub fn run_batch(
             };
             let mut rows = Vec::new();
             for job in jobs {
-                let row_ctx = RowContext { options: job.label.clone(), ..ctx.clone() };
-                let key = (
-                    ctx.set.clone(),
-                    inst.id.clone(),
-                    job.solver.name().to_string(),
-                    job.label.clone(),
-                    job.options.seed,
-                );
+                let key = job.key(&ctx.set, &inst);
                 if results.lock().map(|r| r.done(&key, &ctx.revision)).unwrap_or(false) {
                     continue;
                 }
                 progress.set_message(format!("{} {}", job.solver.name(), inst.id));
-                rows.push(run_one_in(&inst, job.solver.as_ref(), &job.options, &row_ctx).0);
+                rows.push(job.run(&inst, ctx).0);
             }
             let written = match results.lock() {
                 Ok(mut r) => r.insert(rows),
@@ -362,48 +357,4 @@ pub fn run_batch(
         })
         .collect();
     outcome.into_iter().filter_map(Result::err).collect()
-}
-
-/// Writes rows as CSV, atomically.
-pub fn write_rows(path: &Path, rows: &[ResultRow]) -> Result<(), IoError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r)
-            .map_err(|e| IoError::Write { path: path.to_path_buf(), cause: std::io::Error::other(e) })?;
-    }
-    let bytes =
-        w.into_inner().map_err(|e| IoError::Write { path: path.to_path_buf(), cause: e.into_error() })?;
-    crate::io::json::write_atomic(path, &bytes)
-}
-
-/// Reads a results CSV written by [`write_rows`]; a bad row names its line.
-pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>, IoError> {
-    let mut rdr = csv::Reader::from_path(path)
-        .map_err(|e| IoError::Read { path: path.to_path_buf(), cause: std::io::Error::other(e) })?;
-    rdr.deserialize()
-        .map(|r| {
-            r.map_err(|e: csv::Error| IoError::Csv {
-                path: path.to_path_buf(),
-                line: e.position().map(|p| p.line()).unwrap_or(0),
-                column: None,
-                reason: e.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// Merges results files (e.g. shards): the union of their rows in canonical order; a
-/// row present in several files is taken from the last one.
-pub fn merge(paths: &[PathBuf]) -> Result<Vec<ResultRow>, IoError> {
-    let mut file = ResultsFile { path: None, rows: BTreeMap::new() };
-    for p in paths {
-        file.insert(read_rows(p)?)?;
-    }
-    Ok(file.rows())
-}
-
-/// Distinct instance ids of `rows`, in order.
-pub fn instances_of(rows: &[ResultRow]) -> Vec<String> {
-    let mut seen = HashSet::new();
-    rows.iter().filter(|r| seen.insert(r.instance.clone())).map(|r| r.instance.clone()).collect()
 }

@@ -37,11 +37,6 @@ pub struct ScalingRow {
     pub max_gap: f64,
 }
 
-/// Seed of instance `i` of size index `s`: distinct for every instance of the table.
-pub fn scaling_seed(size_index: usize, i: usize) -> u64 {
-    (size_index as u64 + 1) * 1_000_000 + i as u64
-}
-
 /// Solves `instances_per_size` default-scenario instances of each `(N, M)` with `milp`
 /// (one thread, `time_limit` each) and aggregates the timings. The progress bar moves
 /// by one per instance.
@@ -60,7 +55,7 @@ pub fn milp_scaling(
         let (mut optimal, mut invalid, mut max_gap) = (0, 0, 0.0f64);
         for i in 0..instances_per_size {
             progress.set_message(format!("N={n} M={m} #{i}"));
-            let seed = scaling_seed(s, i);
+            let seed = crate::scenario::seeds::scaling(s, i);
             let scenario = match params.check() {
                 Ok(sc) => sc,
                 Err(_) => {
@@ -129,17 +124,4 @@ pub fn scaling_markdown(rows: &[ScalingRow]) -> String {
         );
     }
     md
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn seeds_are_distinct() {
-        let mut seeds: Vec<u64> = (0..6).flat_map(|s| (0..100).map(move |i| scaling_seed(s, i))).collect();
-        seeds.sort_unstable();
-        seeds.dedup();
-        assert_eq!(seeds.len(), 600);
-    }
 }

@@ -60,7 +60,7 @@ pub fn generate_set(spec: &Path, dir: &Path, overwrite: bool) -> Result<Generate
             Err(e) => errors.push(e),
         }
     }
-    crate::io::json::write_atomic(&dir.join("list.csv"), list.as_bytes())?;
+    crate::io::write_atomic(&dir.join("list.csv"), list.as_bytes())?;
     Ok(GeneratedSet { files, errors })
 }
 

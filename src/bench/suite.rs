@@ -3,97 +3,17 @@
 //! results CSV per set, the plots and `results/summary.md`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
+use super::jobs::{build_jobs, checkpoints, JobSpec, Jobs};
 use super::plots::{self, write_chart};
-use super::report::{git_revision, machine_description, summary_markdown};
-use super::runner::{progress_bar, run_batch, shard, BatchItem, Job, ResultRow, ResultsFile, RowContext};
+use super::report::summary_markdown;
+use super::runner::{progress_bar, run_batch, shard, BatchItem, Job, RowContext, EXACT_SOLVER};
 use super::sets::{generate_set, sweep_param, sweep_values};
-use crate::io::IoError;
-use crate::solver::{create, registry, SolveOptions, SolverConfig, SolverError};
-
-/// Everything `dnnrm bench` and `dnnrm eval` need to build their jobs.
-#[derive(Debug, Clone)]
-pub struct JobSpec {
-    /// Solver names (registry names).
-    pub solvers: Vec<String>,
-    /// Run seeds for solvers without checkpoints.
-    pub seeds: Vec<u64>,
-    pub config: SolverConfig,
-    pub base: SolveOptions,
-    /// Folder holding `<solver>/seed<k>/` checkpoints of learned solvers.
-    pub models_dir: PathBuf,
-}
-
-/// The `options` label of a job.
-pub fn options_label(base: &SolveOptions, cfg: &SolverConfig) -> String {
-    let tl = base.time_limit.map_or("none".to_string(), |t| format!("{}s", t.as_secs_f64()));
-    let mut s = format!("time_limit={tl};threads={}", base.threads);
-    let extra = cfg.label();
-    if !extra.is_empty() {
-        s.push(';');
-        s.push_str(&extra);
-    }
-    s
-}
-
-/// Checkpoints `<models_dir>/<solver>/seed<k>/` of a learned solver, by training seed.
-pub fn checkpoints(models_dir: &Path, solver: &str) -> Vec<(u64, PathBuf)> {
-    let mut out: Vec<(u64, PathBuf)> = std::fs::read_dir(models_dir.join(solver))
-        .map(|rd| {
-            rd.filter_map(|e| e.ok())
-                .filter_map(|e| {
-                    let seed = e.file_name().to_str()?.strip_prefix("seed")?.parse().ok()?;
-                    e.path().is_dir().then(|| (seed, e.path()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
-/// Builds the jobs: each solver once per run seed, or, for a learned solver without an
-/// explicit `--checkpoint`, once per checkpoint found (its training seed as the seed).
-/// A learned solver with no checkpoint at all is skipped with a warning when
-/// `skip_untrained` is set (the benchmark), and is an error otherwise.
-pub fn build_jobs(spec: &JobSpec, skip_untrained: bool) -> Result<(Vec<Job>, Vec<String>), SolverError> {
-    let mut jobs = Vec::new();
-    let mut warnings = Vec::new();
-    for name in &spec.solvers {
-        let learned = registry().iter().find(|i| i.name == name).is_some_and(|i| i.learned);
-        let found = if learned && spec.config.checkpoint.is_none() {
-            checkpoints(&spec.models_dir, name)
-        } else {
-            vec![]
-        };
-        if learned && spec.config.checkpoint.is_none() && found.is_empty() && skip_untrained {
-            warnings.push(format!(
-                "{name}: no checkpoint in {}/{name}/seed<k>/ (train it with `dnnrm train`); skipped",
-                spec.models_dir.display()
-            ));
-            continue;
-        }
-        if !found.is_empty() {
-            for (seed, dir) in found {
-                let cfg = SolverConfig { checkpoint: Some(dir), ..spec.config.clone() };
-                let options = SolveOptions { seed, ..spec.base.clone() };
-                jobs.push(Job {
-                    solver: Arc::from(create(name, &cfg)?),
-                    label: options_label(&options, &cfg),
-                    options,
-                });
-            }
-            continue;
-        }
-        let solver: Arc<dyn crate::solver::Solver> = Arc::from(create(name, &spec.config)?);
-        for &seed in &spec.seeds {
-            let options = SolveOptions { seed, ..spec.base.clone() };
-            jobs.push(Job { solver: solver.clone(), label: options_label(&options, &spec.config), options });
-        }
-    }
-    Ok((jobs, warnings))
-}
+use crate::io::results::{ResultRow, ResultsFile};
+use crate::io::{provenance, write_atomic, IoError};
+use crate::solver::SolverError;
+use crate::solvers::registry;
 
 /// Settings of a benchmark run.
 #[derive(Debug, Clone)]
@@ -134,11 +54,44 @@ pub struct SuiteOutcome {
     pub warnings: Vec<String>,
 }
 
+/// What [`run_set`] produced: the rows of the jobs run (rows of other solvers or
+/// options stay in the file, not here), and the items that could not be loaded.
+pub struct SetOutcome {
+    pub rows: Vec<ResultRow>,
+    pub load_errors: Vec<IoError>,
+}
+
+/// Runs every job on every item of one set into the results file `path` (resuming the
+/// rows of this revision unless `fresh`), with a progress bar. `dnnrm eval` and every
+/// set of `dnnrm bench` go through here.
+pub fn run_set(
+    set: &str,
+    items: &[BatchItem],
+    jobs: &[Job],
+    path: &Path,
+    fresh: bool,
+) -> Result<SetOutcome, IoError> {
+    let results = Mutex::new(ResultsFile::open(Some(path), !fresh, EXACT_SOLVER)?);
+    let ctx = RowContext {
+        set: set.to_string(),
+        options: String::new(),
+        revision: provenance::revision().to_string(),
+        machine: provenance::machine(),
+    };
+    let pb = progress_bar(items.len() as u64, set);
+    let load_errors = run_batch(items, jobs, &ctx, &results, &pb);
+    pb.finish_and_clear();
+    let rows = results.into_inner().map(|r| r.rows()).unwrap_or_default();
+    let labels: Vec<(String, String)> =
+        jobs.iter().map(|j| (j.solver.name().to_string(), j.label.clone())).collect();
+    let rows =
+        rows.into_iter().filter(|r| labels.iter().any(|(s, l)| *s == r.solver && *l == r.options)).collect();
+    Ok(SetOutcome { rows, load_errors })
+}
+
 /// Runs the suite; see the module documentation.
 pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
-    let (jobs, warnings) = build_jobs(&cfg.jobs, true)?;
-    let revision = git_revision();
-    let machine = machine_description();
+    let Jobs { jobs, warnings } = build_jobs(&cfg.jobs, true)?;
     let mut out = SuiteOutcome { warnings, ..Default::default() };
     let mut all_sets: Vec<(String, Vec<ResultRow>)> = Vec::new();
     for set in &cfg.sets {
@@ -153,28 +106,11 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
             Some((i, n)) => cfg.out_dir.join(format!("{set}.shard{i}of{n}.csv")),
             None => cfg.out_dir.join(format!("{set}.csv")),
         };
-        let results = Mutex::new(ResultsFile::open(Some(&path), !cfg.fresh)?);
-        let ctx = RowContext {
-            set: set.clone(),
-            options: String::new(),
-            revision: revision.clone(),
-            machine: machine.clone(),
-        };
-        let pb = progress_bar(items.len() as u64, &format!("bench {set}"));
-        let load_errors = run_batch(&items, &jobs, &ctx, &results, &pb);
-        pb.finish_and_clear();
-        out.skipped.extend(load_errors.iter().map(|e| e.to_string()));
-        let rows = results.into_inner().map(|r| r.rows()).unwrap_or_default();
-        // Rows of solvers or options not in this run stay in the file, not in the report.
-        let labels: Vec<(String, String)> =
-            jobs.iter().map(|j| (j.solver.name().to_string(), j.label.clone())).collect();
-        let rows: Vec<ResultRow> = rows
-            .into_iter()
-            .filter(|r| labels.iter().any(|(s, l)| *s == r.solver && *l == r.options))
-            .collect();
-        out.error_rows += rows.iter().filter(|r| r.status == "error").count();
+        let done = run_set(&format!("bench {set}"), &items, &jobs, &path, cfg.fresh)?;
+        out.skipped.extend(done.load_errors.iter().map(|e| e.to_string()));
+        out.error_rows += done.rows.iter().filter(|r| !r.ok()).count();
         out.written.push(path);
-        all_sets.push((set.clone(), rows));
+        all_sets.push((set.clone(), done.rows));
     }
     if cfg.shard.is_none() {
         let mut extra = Vec::new();
@@ -193,7 +129,7 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
                 scaling_markdown(&rows)
             );
             let path = cfg.out_dir.join("milp_scaling.md");
-            crate::io::json::write_atomic(&path, md.as_bytes())?;
+            write_atomic(&path, md.as_bytes())?;
             out.written.push(path);
             extra.push(md);
         }
@@ -208,7 +144,7 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
         extra.push(plot_md);
         let md = summary_markdown(&cfg.command, &all_sets, &extra);
         let path = cfg.out_dir.join("summary.md");
-        crate::io::json::write_atomic(&path, md.as_bytes())?;
+        write_atomic(&path, md.as_bytes())?;
         out.written.push(path);
     }
     Ok(out)
@@ -253,24 +189,16 @@ fn write_plots(cfg: &SuiteConfig, sets: &[(String, Vec<ResultRow>)]) -> (Vec<Pat
     (files, md)
 }
 
-/// Learning curves `<models_dir>/<algo>/seed<k>/curve.csv` (columns `step` and
-/// `val_objective`), named `<algo> seed <k>`.
+/// Learning curves `<models_dir>/<solver>/seed<k>/curve.csv` (the harness format,
+/// [`crate::rl::harness`]), named `<solver> seed <k>`. Unreadable curves are skipped.
 pub fn learning_curves(models_dir: &Path) -> Vec<(String, Vec<(f64, f64)>)> {
     let mut out = Vec::new();
     for info in registry().iter().filter(|i| i.learned) {
         for (seed, dir) in checkpoints(models_dir, info.name) {
-            let Ok(mut rdr) = csv::Reader::from_path(dir.join("curve.csv")) else { continue };
-            let Ok(h) = rdr.headers().cloned() else { continue };
-            let (Some(si), Some(vi)) =
-                (h.iter().position(|c| c == "step"), h.iter().position(|c| c == "val_objective"))
-            else {
+            let Ok(points) = crate::rl::harness::read_curve(&dir.join(crate::rl::harness::CURVE_FILE)) else {
                 continue;
             };
-            let pts: Vec<(f64, f64)> = rdr
-                .records()
-                .filter_map(|r| r.ok())
-                .filter_map(|r| Some((r.get(si)?.parse().ok()?, r.get(vi)?.parse().ok()?)))
-                .collect();
+            let pts: Vec<(f64, f64)> = points.into_iter().map(|(s, v)| (s as f64, v)).collect();
             if !pts.is_empty() {
                 out.push((format!("{} seed {seed}", info.name), pts));
             }
@@ -289,39 +217,45 @@ fn decision_times(cfg: &SuiteConfig, jobs: &[Job]) -> Result<String, SuiteError>
     let instances: Vec<crate::model::Instance> =
         generated.files.iter().take(20).map(|p| crate::io::read_instance(p)).collect::<Result<_, _>>()?;
     let mut seen = std::collections::BTreeSet::new();
-    let mut rows: Vec<(String, f64, f64)> = Vec::new();
+    let mut rows: Vec<(String, f64, f64, usize)> = Vec::new();
     let pb = progress_bar((instances.len() * jobs.len()) as u64, "decision times");
     for job in jobs {
         pb.inc(instances.len() as u64);
         if !seen.insert(job.solver.name().to_string()) {
             continue; // one checkpoint per learned solver is enough for timing
         }
-        let opts = crate::solver::SolveOptions { threads: 1, ..job.options.clone() };
-        let times: Vec<f64> = instances
-            .iter()
-            .map(|inst| {
-                (0..3)
-                    .map(|_| {
-                        let t = std::time::Instant::now();
-                        let _ = job.solver.solve(inst, &opts);
-                        t.elapsed().as_secs_f64()
-                    })
-                    .fold(f64::INFINITY, f64::min)
-            })
-            .collect();
-        rows.push((job.solver.name().to_string(), median(&times), percentile(&times, 0.95)));
+        let timed =
+            Job { options: crate::solver::SolveOptions { threads: 1, ..job.options.clone() }, ..job.clone() };
+        let ctx = RowContext::default();
+        let mut times = Vec::with_capacity(instances.len());
+        let mut failed = 0;
+        for inst in &instances {
+            let mut best = f64::INFINITY;
+            for _ in 0..3 {
+                // The runner's one path: the answer is judged by the evaluator.
+                let (row, _) = timed.run(inst, &ctx);
+                if !row.ok() {
+                    failed += 1;
+                }
+                best = best.min(row.wall_s);
+            }
+            times.push(best);
+        }
+        rows.push((job.solver.name().to_string(), median(&times), percentile(&times, 0.95), failed));
     }
     pb.finish_and_clear();
-    let milp = rows.iter().find(|r| r.0 == super::runner::EXACT_SOLVER).map(|r| r.1);
+    let milp = rows.iter().find(|r| r.0 == EXACT_SOLVER).map(|r| r.1);
     let mut md = String::from(
         "## Decision time (one thread, one solve at a time)\n\nFirst 20 instances of `default` (N = 50), \
          each solved 3 times, fastest kept; includes option enumeration.\n\n\
-         | solver | p50 | p95 | MILP p50 / solver p50 |\n|---|---:|---:|---:|\n",
+         Every timed answer is judged by the evaluator (the runner's one path); `invalid` counts the \
+         timed runs whose answer was an error.\n\n\
+         | solver | p50 | p95 | MILP p50 / solver p50 | invalid |\n|---|---:|---:|---:|---:|\n",
     );
-    for (name, p50, p95) in rows {
+    for (name, p50, p95, failed) in rows {
         let ratio = milp.map_or("-".to_string(), |m| format!("{:.0}x", m / p50));
         md.push_str(&format!(
-            "| {name} | {} | {} | {ratio} |\n",
+            "| {name} | {} | {} | {ratio} | {failed} |\n",
             super::report::fmt_time(p50),
             super::report::fmt_time(p95)
         ));

@@ -17,7 +17,9 @@ use dnnrm::rl::ddpg::{Ddpg, DdpgConfig};
 use dnnrm::rl::noise::NoiseConfig;
 use dnnrm::rl::pendulum::Pendulum;
 use dnnrm::rl::seeded_rng;
-use dnnrm::rl::train::{evaluate, train, Agent, Env, Hooks, Progress, ProgressReporter, TrainConfig};
+use dnnrm::rl::train::{
+    evaluate, train, Agent, ContinuousEnv, Hooks, Progress, ProgressReporter, TrainConfig,
+};
 
 const HIDDEN: usize = 256;
 type Agent256 = Ddpg<3, 1, HIDDEN>;

@@ -3,7 +3,6 @@
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use super::IoError;
 use crate::model::{Instance, Solution, FORMAT_VERSION};
@@ -40,25 +39,4 @@ pub fn read_solution(path: &Path) -> Result<Solution, IoError> {
         });
     }
     Ok(sol)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a
-/// rename, so a reader never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let werr = |e| IoError::Write { path: path.to_path_buf(), cause: e };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(werr)?;
-    }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(werr)?;
-    std::fs::rename(&tmp, path).map_err(werr)
-}
-
-/// Writes a value as pretty JSON (with a final newline), atomically.
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), IoError> {
-    let mut bytes = serde_json::to_vec_pretty(value)
-        .map_err(|e| IoError::Write { path: path.to_path_buf(), cause: std::io::Error::other(e) })?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)
 }

@@ -1,11 +1,17 @@
-//! Files: instance and solution JSON, scenario CSV, instance-list CSV. Every error
-//! names the file and, where it has them, the line, column or field.
+//! Files: instance and solution JSON, scenario CSV, instance-list CSV, the results
+//! format, the one atomic writer, and provenance (revision, machine, date). Every
+//! error names the file and, where it has them, the line, column or field.
 
+pub mod atomic;
 pub mod csvfiles;
 pub mod json;
+pub mod provenance;
+pub mod results;
 
+pub use atomic::{write_atomic, write_json_atomic};
 pub use csvfiles::{read_instance_list, read_scenario_csv, InstanceListRow, ScenarioRow};
-pub use json::{read_instance, read_solution, write_json_atomic};
+pub use json::{read_instance, read_solution};
+pub use results::{ResultRow, ResultsFile, RowStatus};
 
 use std::path::{Path, PathBuf};
 

@@ -28,7 +28,7 @@ use crate::rl::noise::{NoiseConfig, NoiseProcess};
 use crate::rl::normalize::RunningNorm;
 use crate::rl::optim::clipped_step;
 use crate::rl::replay::{Batch, ReplayBuffer};
-use crate::rl::train::{Agent, Transition, UpdateStats};
+use crate::rl::train::{Agent, Continuous, Transition, UpdateStats};
 use crate::rl::{RlError, Rng};
 
 /// DDPG hyperparameters. Every field has a default (`DdpgConfig::default()`); validate
@@ -484,6 +484,8 @@ impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Ddpg<OBS, ACT, HID
 }
 
 impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Agent for Ddpg<OBS, ACT, HIDDEN> {
+    type Action = Continuous;
+
     fn act(&mut self, obs: &[f32], explore: bool, rng: &mut Rng) -> Result<Vec<f32>, RlError> {
         if obs.len() != OBS {
             return Err(DdpgError::ObsDim { expected: OBS, got: obs.len() }.into());
@@ -499,11 +501,11 @@ impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Agent for Ddpg<OBS
         Ok(a)
     }
 
-    fn random_action(&mut self, rng: &mut Rng) -> Vec<f32> {
+    fn random_action(&mut self, _obs: &[f32], rng: &mut Rng) -> Vec<f32> {
         self.low.iter().zip(&self.high).map(|(&l, &h)| rng.gen_range(l..h)).collect()
     }
 
-    fn observe(&mut self, t: &Transition<'_>) -> Result<(), RlError> {
+    fn observe(&mut self, t: &Transition<'_, Continuous>) -> Result<(), RlError> {
         if let Some(n) = self.norm.as_mut() {
             n.update(t.obs);
         }

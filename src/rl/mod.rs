@@ -1,20 +1,23 @@
 //! The reinforcement-learning core shared by dnnrm's learned policies.
 //!
-//! What lives here, one question per file:
+//! Only what learners share lives here, one question per file; each learned solver's
+//! environment, policy and training live in its folder under [`crate::solvers`].
 //!
 //! | file            | question it answers                                              |
 //! |-----------------|------------------------------------------------------------------|
+//! | `train.rs`      | the one training loop over an `Env`/`Agent` with an action type  |
+//! | `harness.rs`    | what every training run writes: output folder, curve, train.json |
 //! | `replay.rs`     | where do transitions live and how is a batch drawn?              |
 //! | `noise.rs`      | how is exploration noise generated (Gaussian, Ornstein-Uhlenbeck)?|
 //! | `normalize.rs`  | how are observations normalised (running Welford statistics)?    |
 //! | `nets.rs`       | what do the actor and critic networks look like?                 |
-//! | `optim.rs`      | how are gradients clipped (global L2 norm)?                      |
-//! | `checkpoint.rs` | how is an agent written to / read from disk, safely?             |
-//! | `train.rs`      | the one off-policy training loop, its callbacks and evaluation   |
-//! | `ddpg.rs`       | the DDPG algorithm (Lillicrap et al., 2016)                      |
+//! | `optim.rs`      | how is one clipped optimiser step taken?                         |
+//! | `checkpoint.rs` | how is a network written to / read from disk, safely?            |
+//! | `scorer.rs`     | the candidate-scoring network shared by the set learners         |
+//! | `ddpg.rs`       | the DDPG algorithm (Lillicrap et al., 2016), continuous actions  |
+//! | `set_dqn.rs`    | double DQN over candidate sets, discrete actions                 |
+//! | `set_pg.rs`     | self-critical REINFORCE over candidate sets, discrete actions    |
 //! | `pendulum.rs`   | the Pendulum-v1 swing-up task used to verify the core            |
-//! | `set_dqn.rs`    | double DQN over candidate sets (the proposed scheme's learner)   |
-//! | `sequential.rs` | the sequential environment of the proposed scheme                |
 //!
 //! Everything random is driven by [`rand_chacha::ChaCha8Rng`] generators seeded from one
 //! `u64`; network initialisation uses `dfdx::prelude::Cpu::seed_from_u64`. No code in
@@ -26,19 +29,17 @@
 
 pub mod checkpoint;
 pub mod ddpg;
+pub mod harness;
 pub mod nets;
 pub mod noise;
 pub mod normalize;
-pub mod oneshot;
 pub mod optim;
 pub mod pendulum;
 pub mod replay;
-pub mod sequential;
+pub mod scorer;
 pub mod set_dqn;
 pub mod set_pg;
 pub mod train;
-pub mod train_ddpg;
-pub mod train_drl;
 
 pub use checkpoint::CheckpointError;
 pub use ddpg::{Ddpg, DdpgConfig, DdpgError};
@@ -46,9 +47,9 @@ pub use noise::{NoiseConfig, NoiseProcess};
 pub use normalize::RunningNorm;
 pub use replay::{Batch, ReplayBuffer, ReplayError};
 pub use train::{
-    evaluate, train, Agent, Callback, CurvePoint, EarlyStopping, Env, EnvError, EvalStats, Event, Hooks,
-    Progress, ProgressReporter, Step, StopReason, TrainConfig, TrainError, TrainReport, Transition,
-    UpdateStats,
+    evaluate, train, Agent, Callback, Continuous, ContinuousEnv, CurvePoint, Discrete, EarlyStopping, Env,
+    EnvError, EvalStats, Event, Hooks, Progress, ProgressReporter, Step, StopReason, TrainConfig, TrainError,
+    TrainReport, Transition, UpdateStats,
 };
 
 /// The random number generator used throughout the RL core.
@@ -78,7 +79,10 @@ pub enum RlError {
     /// The training loop failed.
     #[error(transparent)]
     Train(#[from] TrainError),
-    /// Set-DQN configuration or update failure.
+    /// Configuration or update failure of a learner over candidate sets.
     #[error(transparent)]
-    SetDqn(#[from] set_dqn::SetDqnError),
+    Scorer(#[from] scorer::ScorerError),
+    /// Writing a training output failed.
+    #[error(transparent)]
+    Io(#[from] crate::io::IoError),
 }

@@ -8,7 +8,7 @@
 
 use rand::Rng;
 
-use crate::rl::train::{Env, EnvError, Step};
+use crate::rl::train::{Continuous, ContinuousEnv, Env, EnvError, Step};
 use crate::rl::Rng as CoreRng;
 
 /// Pendulum-v1 physical constants and episode length.
@@ -83,16 +83,10 @@ impl Pendulum {
 }
 
 impl Env for Pendulum {
+    type Action = Continuous;
+
     fn obs_dim(&self) -> usize {
         3
-    }
-
-    fn act_dim(&self) -> usize {
-        1
-    }
-
-    fn action_bounds(&self) -> (Vec<f32>, Vec<f32>) {
-        (vec![-self.config.max_torque], vec![self.config.max_torque])
     }
 
     fn reset(&mut self, rng: &mut CoreRng) -> Vec<f32> {
@@ -103,7 +97,23 @@ impl Env for Pendulum {
         self.observation()
     }
 
-    fn step(&mut self, action: &[f32], _rng: &mut CoreRng) -> Result<Step, EnvError> {
+    fn step(&mut self, action: &Continuous, _rng: &mut CoreRng) -> Result<Step, EnvError> {
+        self.step_with(action)
+    }
+}
+
+impl ContinuousEnv for Pendulum {
+    fn act_dim(&self) -> usize {
+        1
+    }
+
+    fn action_bounds(&self) -> (Vec<f32>, Vec<f32>) {
+        (vec![-self.config.max_torque], vec![self.config.max_torque])
+    }
+}
+
+impl Pendulum {
+    fn step_with(&mut self, action: &[f32]) -> Result<Step, EnvError> {
         if action.len() != 1 {
             return Err(EnvError::ActionDim { expected: 1, got: action.len() });
         }
@@ -137,7 +147,7 @@ mod tests {
     fn one_step_matches_hand_computation() {
         let mut env = Pendulum::default();
         env.set_state(1.0, 0.5);
-        let s = env.step(&[1.5], &mut seeded_rng(0)).unwrap();
+        let s = env.step(&vec![1.5], &mut seeded_rng(0)).unwrap();
         // cost = 1^2 + 0.1*0.25 + 0.001*2.25 = 1.02725
         assert!((s.reward + 1.02725).abs() < 1e-6);
         // thdot' = 0.5 + (15 sin 1 + 3*1.5)*0.05 = 0.5 + (12.62206 + 4.5)*0.05 = 1.356103
@@ -155,7 +165,7 @@ mod tests {
     fn clips_torque_and_speed_and_truncates() {
         let mut env = Pendulum::default();
         env.set_state(0.0, 7.9);
-        let s = env.step(&[100.0], &mut seeded_rng(0)).unwrap();
+        let s = env.step(&vec![100.0], &mut seeded_rng(0)).unwrap();
         // torque clipped to 2 in the cost: 0 + 0.1*7.9^2 + 0.001*4
         assert!((s.reward + (0.1 * 7.9f32 * 7.9 + 0.004)).abs() < 1e-5);
         assert_eq!(env.state().1, 8.0);
@@ -164,12 +174,15 @@ mod tests {
         let mut n = 0;
         loop {
             n += 1;
-            if env.step(&[0.0], &mut rng).unwrap().truncated {
+            if env.step(&vec![0.0], &mut rng).unwrap().truncated {
                 break;
             }
         }
         assert_eq!(n, 200);
-        assert!(matches!(env.step(&[0.0, 1.0], &mut rng), Err(EnvError::ActionDim { expected: 1, got: 2 })));
+        assert!(matches!(
+            env.step(&vec![0.0, 1.0], &mut rng),
+            Err(EnvError::ActionDim { expected: 1, got: 2 })
+        ));
     }
 
     #[test]

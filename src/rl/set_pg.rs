@@ -2,8 +2,8 @@
 //! proposed scheme.
 //!
 //! The policy is a softmax over a step's valid candidates of `(prior + net(row)) / T`,
-//! with the same shared scoring network, observation layout and action numbers as
-//! [`crate::rl::set_dqn`]. With a heuristic prior and a small-initialised network the
+//! with the shared scoring network and observation layout of [`crate::rl::scorer`];
+//! an action is a candidate index. With a heuristic prior and a small-initialised network the
 //! untrained policy is a softened version of the heuristic. The environment subtracts
 //! a baseline (the reference policy's return on the same edge server) at an episode's
 //! last step, so an episode's return is its advantage `A`; every `episodes_per_update`
@@ -17,12 +17,11 @@ use dfdx::prelude::*;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
+use crate::rl::checkpoint::CheckpointError;
 use crate::rl::nets::{flat_params, Dev};
 use crate::rl::optim::clipped_step;
-use crate::rl::set_dqn::{
-    action_for, index_for, init_scorer, valid_count, FastScorer, ScoreNet, SetDqnError,
-};
-use crate::rl::train::{Agent, Transition, UpdateStats};
+use crate::rl::scorer::{init_scorer, rows, save_scorer, valid_count, FastScorer, ScoreNet, ScorerError};
+use crate::rl::train::{Agent, Discrete, Transition, UpdateStats};
 use crate::rl::{RlError, Rng};
 
 /// Hyperparameters of the set policy gradient. Every field has a default.
@@ -58,8 +57,10 @@ impl Default for SetPgConfig {
 }
 
 impl SetPgConfig {
-    pub fn check(&self) -> Result<(), SetDqnError> {
-        let bad = |f: &str, v: String| Err(SetDqnError::Config(format!("{f} = {v} is out of range")));
+    pub fn check(&self) -> Result<(), ScorerError> {
+        let bad = |f: &str, v: String| {
+            Err(ScorerError::Config { learner: "set-pg", reason: format!("{f} = {v} is out of range") })
+        };
         if !(self.lr.is_finite() && self.lr > 0.0) {
             return bad("lr", self.lr.to_string());
         }
@@ -99,9 +100,10 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
     /// Observation length: `SLOTS * (FEAT + 1)`.
     pub const OBS: usize = SLOTS * (FEAT + 1);
 
-    pub fn new(cfg: SetPgConfig) -> Result<Self, SetDqnError> {
+    pub fn new(cfg: SetPgConfig) -> Result<Self, ScorerError> {
         cfg.check()?;
-        let (dev, net, opt, grads) = init_scorer::<FEAT, HIDDEN>(cfg.seed, cfg.lr, cfg.prior_column)?;
+        let (dev, net, opt, grads) =
+            init_scorer::<FEAT, HIDDEN>("set-pg", cfg.seed, cfg.lr, cfg.prior_column)?;
         Ok(Self {
             grads,
             net,
@@ -136,17 +138,29 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
         FastScorer::from_net(&self.net, self.cfg.prior_column)
     }
 
+    /// Saves the scorer checkpoint ([`crate::rl::scorer`]) into `dir`; the network is
+    /// also its own target (the format has one for learners that keep a target).
+    pub fn save_checkpoint(
+        &self,
+        dir: &std::path::Path,
+        step: u64,
+        env: serde_json::Value,
+    ) -> Result<(), CheckpointError> {
+        let cfg = serde_json::to_value(&self.cfg).unwrap_or_default();
+        save_scorer(dir, "set-pg", SLOTS, &self.net, &self.net, step, self.updates, cfg, env)
+    }
+
     fn scores(&self, obs: &[f32]) -> Vec<f32> {
-        let rows: Vec<f32> = obs.chunks_exact(FEAT + 1).flat_map(|r| r[..FEAT].iter().copied()).collect();
+        let rows = rows(obs, FEAT);
         let mut out = Vec::with_capacity(SLOTS);
         self.fast_scorer().scores(&rows, &mut out);
         out
     }
 
     /// Greedy index among the valid candidates.
-    pub fn greedy_index(&self, obs: &[f32]) -> Result<usize, SetDqnError> {
+    pub fn greedy_index(&self, obs: &[f32]) -> Result<usize, ScorerError> {
         if obs.len() != Self::OBS {
-            return Err(SetDqnError::ObsDim { expected: Self::OBS, got: obs.len() });
+            return Err(ScorerError::ObsDim { expected: Self::OBS, got: obs.len() });
         }
         let n = valid_count(obs, FEAT);
         let q = self.scores(obs);
@@ -154,7 +168,7 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
     }
 
     /// One policy-gradient step on the finished episodes.
-    fn learn(&mut self) -> Result<UpdateStats, SetDqnError> {
+    fn learn(&mut self) -> Result<UpdateStats, ScorerError> {
         let episodes = std::mem::take(&mut self.done);
         let advantages: Vec<f64> = episodes.iter().map(|(_, a)| *a).collect();
         let mean = advantages.iter().sum::<f64>() / advantages.len() as f64;
@@ -195,7 +209,7 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
         let loss_value = loss.array();
         let mut grads = loss.backward();
         let norm = clipped_step(&mut self.net, &mut self.opt, &mut grads, Some(self.cfg.grad_clip_norm))
-            .map_err(SetDqnError::Backend)?;
+            .map_err(ScorerError::Backend)?;
         self.grads = grads;
         self.updates += 1;
         Ok(UpdateStats {
@@ -209,10 +223,12 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
 }
 
 impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> Agent for SetPg<FEAT, SLOTS, HIDDEN> {
-    fn act(&mut self, obs: &[f32], explore: bool, rng: &mut Rng) -> Result<Vec<f32>, RlError> {
+    type Action = Discrete;
+
+    fn act(&mut self, obs: &[f32], explore: bool, rng: &mut Rng) -> Result<Discrete, RlError> {
         let n = valid_count(obs, FEAT);
         if !explore {
-            return Ok(vec![action_for(self.greedy_index(obs)?, n)]);
+            return Ok(self.greedy_index(obs)?);
         }
         let q = self.scores(obs);
         let max = q[..n.max(1)].iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -227,16 +243,18 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> Agent for SetPg
             }
             u -= pi;
         }
-        Ok(vec![action_for(index, n)])
+        Ok(index)
     }
 
-    fn random_action(&mut self, rng: &mut Rng) -> Vec<f32> {
-        vec![rng.gen_range(0.0..1.0)]
+    fn random_action(&mut self, obs: &[f32], rng: &mut Rng) -> Discrete {
+        let n = valid_count(obs, FEAT);
+        let x: f32 = rng.gen_range(0.0..1.0);
+        ((x * n as f32) as usize).min(n.saturating_sub(1))
     }
 
-    fn observe(&mut self, t: &Transition<'_>) -> Result<(), RlError> {
+    fn observe(&mut self, t: &Transition<'_, Discrete>) -> Result<(), RlError> {
         let n = valid_count(t.obs, FEAT);
-        self.current.push(Record { obs: t.obs.to_vec(), index: index_for(t.action[0], n) });
+        self.current.push(Record { obs: t.obs.to_vec(), index: (*t.action).min(n.saturating_sub(1)) });
         self.current_return += f64::from(t.reward);
         if t.terminated {
             let records = std::mem::take(&mut self.current);

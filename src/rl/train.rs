@@ -1,4 +1,4 @@
-//! The one off-policy training loop every algorithm uses, with its environment and agent
+//! The one training loop every algorithm uses, with its environment and agent
 //! traits, callbacks and evaluation helper.
 //!
 //! The loop (`train`) owns the step counter, the random warm-up, the update schedule,
@@ -45,27 +45,40 @@ pub enum EnvError {
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// A continuous-action environment.
+/// An environment with actions of type `Action`: [`Continuous`] vectors (DDPG) or a
+/// [`Discrete`] index (set learners choose one candidate of those the observation
+/// marks valid).
 pub trait Env {
+    /// What the agent hands to [`Env::step`].
+    type Action;
     /// Observation length.
     fn obs_dim(&self) -> usize;
+    /// Starts a new episode and returns the first observation.
+    fn reset(&mut self, rng: &mut Rng) -> Vec<f32>;
+    /// Applies `action`.
+    fn step(&mut self, action: &Self::Action, rng: &mut Rng) -> Result<Step, EnvError>;
+}
+
+/// A continuous action: one value per action dimension.
+pub type Continuous = Vec<f32>;
+/// A discrete action: the index of the chosen candidate.
+pub type Discrete = usize;
+
+/// What a continuous-action environment tells its agent besides [`Env`].
+pub trait ContinuousEnv: Env<Action = Continuous> {
     /// Action length.
     fn act_dim(&self) -> usize;
     /// Per-dimension action bounds `(low, high)`, each of length `act_dim`.
     fn action_bounds(&self) -> (Vec<f32>, Vec<f32>);
-    /// Starts a new episode and returns the first observation.
-    fn reset(&mut self, rng: &mut Rng) -> Vec<f32>;
-    /// Applies `action`.
-    fn step(&mut self, action: &[f32], rng: &mut Rng) -> Result<Step, EnvError>;
 }
 
 /// One transition handed to [`Agent::observe`].
 #[derive(Debug, Clone, Copy)]
-pub struct Transition<'a> {
+pub struct Transition<'a, A> {
     /// Observation before the action.
     pub obs: &'a [f32],
     /// Action taken.
-    pub action: &'a [f32],
+    pub action: &'a A,
     /// Reward received.
     pub reward: f32,
     /// Observation after the action.
@@ -88,16 +101,20 @@ impl UpdateStats {
     }
 }
 
-/// An off-policy learning agent as seen by the training loop.
+/// A learning agent as seen by the training loop: off-policy (DDPG, DQN: `observe`
+/// stores into a replay buffer) or on-policy (REINFORCE: `observe` records the episode,
+/// `update` learns once enough episodes have ended).
 pub trait Agent {
-    /// Chooses an action; `explore` adds exploration noise, otherwise the action is a
-    /// deterministic function of `obs` (evaluation).
-    fn act(&mut self, obs: &[f32], explore: bool, rng: &mut Rng) -> Result<Vec<f32>, RlError>;
-    /// A uniformly random action inside the bounds (warm-up phase).
-    fn random_action(&mut self, rng: &mut Rng) -> Vec<f32>;
+    /// The action type, matched with the environment's.
+    type Action;
+    /// Chooses an action; `explore` adds exploration (noise, sampling), otherwise the
+    /// action is a deterministic function of `obs` (evaluation).
+    fn act(&mut self, obs: &[f32], explore: bool, rng: &mut Rng) -> Result<Self::Action, RlError>;
+    /// A uniformly random action for `obs` (warm-up phase).
+    fn random_action(&mut self, obs: &[f32], rng: &mut Rng) -> Self::Action;
     /// Stores a transition (and updates observation statistics, if any).
-    fn observe(&mut self, transition: &Transition<'_>) -> Result<(), RlError>;
-    /// One gradient update; `Ok(None)` when there is not yet enough data.
+    fn observe(&mut self, transition: &Transition<'_, Self::Action>) -> Result<(), RlError>;
+    /// One update; `Ok(None)` when there is not yet enough data.
     fn update(&mut self, rng: &mut Rng) -> Result<Option<UpdateStats>, RlError>;
     /// Called at the start of every training episode (e.g. to reset correlated noise).
     fn on_episode_start(&mut self);
@@ -387,7 +404,7 @@ pub fn train<E, A>(
 ) -> Result<TrainReport, RlError>
 where
     E: Env + ?Sized,
-    A: Agent + ?Sized,
+    A: Agent<Action = E::Action> + ?Sized,
 {
     cfg.check()?;
     let mut report = TrainReport {
@@ -410,8 +427,11 @@ where
             return Err(TrainError::ObsDim { expected: env.obs_dim(), got: obs.len() }.into());
         }
         // 1. act: uniformly random during warm-up, then the policy plus noise
-        let action =
-            if step < cfg.warmup_steps { agent.random_action(rng) } else { agent.act(&obs, true, rng)? };
+        let action = if step < cfg.warmup_steps {
+            agent.random_action(&obs, rng)
+        } else {
+            agent.act(&obs, true, rng)?
+        };
         // 2. step the environment and store the transition
         let s = env.step(&action, rng)?;
         agent.observe(&Transition {
@@ -533,7 +553,7 @@ pub fn evaluate<E, A>(
 ) -> Result<EvalStats, RlError>
 where
     E: Env + ?Sized,
-    A: Agent + ?Sized,
+    A: Agent<Action = E::Action> + ?Sized,
 {
     let mut returns = Vec::with_capacity(episodes);
     for _ in 0..episodes {
@@ -567,20 +587,15 @@ mod tests {
         t: usize,
     }
     impl Env for Counter {
+        type Action = Continuous;
         fn obs_dim(&self) -> usize {
             1
-        }
-        fn act_dim(&self) -> usize {
-            1
-        }
-        fn action_bounds(&self) -> (Vec<f32>, Vec<f32>) {
-            (vec![0.0], vec![1.0])
         }
         fn reset(&mut self, _rng: &mut Rng) -> Vec<f32> {
             self.t = 0;
             vec![0.0]
         }
-        fn step(&mut self, a: &[f32], _rng: &mut Rng) -> Result<Step, EnvError> {
+        fn step(&mut self, a: &Continuous, _rng: &mut Rng) -> Result<Step, EnvError> {
             self.t += 1;
             Ok(Step { obs: vec![self.t as f32], reward: a[0], terminated: false, truncated: self.t == 10 })
         }
@@ -596,14 +611,15 @@ mod tests {
         episode_starts: u64,
     }
     impl Agent for Fixed {
+        type Action = Continuous;
         fn act(&mut self, _o: &[f32], _e: bool, _r: &mut Rng) -> Result<Vec<f32>, RlError> {
             Ok(vec![self.level])
         }
-        fn random_action(&mut self, rng: &mut Rng) -> Vec<f32> {
+        fn random_action(&mut self, _obs: &[f32], rng: &mut Rng) -> Vec<f32> {
             self.random += 1;
             vec![rng.gen_range(0.0..1.0)]
         }
-        fn observe(&mut self, _t: &Transition<'_>) -> Result<(), RlError> {
+        fn observe(&mut self, _t: &Transition<'_, Continuous>) -> Result<(), RlError> {
             self.observed += 1;
             Ok(())
         }

@@ -1,9 +1,10 @@
 //! Seeded scenario generators (MODEL.md §7): parameters validated once, the model zoo,
-//! the 3GPP InF-SL channel, and the generator itself.
+//! the 3GPP InF-SL channel, the generator itself, and the one table of seed ranges.
 
 pub mod channel;
 pub mod generate;
 pub mod params;
+pub mod seeds;
 pub mod zoo;
 
 pub use generate::generate;

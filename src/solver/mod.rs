@@ -1,16 +1,17 @@
-//! The `Solver` trait, its options and report, and the registry of solvers by name.
+//! The `Solver` trait, its options, settings, status and report, and its errors. A
+//! leaf: nothing here imports a solver (the registry lives in [`crate::solvers`]).
 
-pub mod registry;
 pub mod report;
+pub mod settings;
 
-pub use registry::{create, registry, SolverConfig, SolverInfo};
 pub use report::{SolveReport, Status};
+pub use settings::{Setting, SolverSettings};
 
 use std::time::{Duration, Instant};
 
 use crate::model::Instance;
 
-/// Options every solver receives. Solvers that do not use one ignore it.
+/// Options every run has, set by the runner. Solvers that do not use one ignore it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolveOptions {
     /// Seed of every random choice the solver makes.
@@ -32,23 +33,48 @@ impl SolveOptions {
     pub fn deadline(&self, start: Instant) -> Option<Instant> {
         self.time_limit.map(|t| start + t)
     }
+
+    /// The `options` column's part common to every solver: time limit and threads.
+    pub fn label(&self) -> String {
+        let tl = self.time_limit.map_or("none".to_string(), |t| format!("{}s", t.as_secs_f64()));
+        format!("time_limit={tl};threads={}", self.threads)
+    }
 }
 
-/// Why a solver could not produce a report.
+/// Any error, kept whole so its chain of causes can be shown.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a solver could not be built or could not produce a report.
 #[derive(Debug, thiserror::Error)]
 pub enum SolverError {
     #[error("unknown solver `{name}`; registered solvers: {known}")]
     Unknown { name: String, known: String },
     #[error("solver `{solver}`: invalid configuration: {reason}")]
     Config { solver: String, reason: String },
+    /// A learned solver's checkpoint could not be loaded (the source says why).
+    #[error("solver `{solver}`: cannot load checkpoint {path}")]
+    Checkpoint {
+        solver: String,
+        path: std::path::PathBuf,
+        #[source]
+        source: BoxError,
+    },
     #[error("solver `{solver}` failed: {reason}")]
     Failed { solver: String, reason: String },
+    /// The solver failed with an error of its own (the source says why).
+    #[error("solver `{solver}` failed")]
+    Inner {
+        solver: String,
+        #[source]
+        source: BoxError,
+    },
 }
 
 /// A solver of MODEL.md. Object-safe, so solvers are used as `Box<dyn Solver>`.
 ///
-/// A solver only solves: the runner times it and the evaluator judges its answer. It
-/// does not print, time itself for reporting, or write files.
+/// A solver only solves: the runner times it, enforces the fallback and sends its
+/// answer to the evaluator. It does not print, time itself for reporting, or write
+/// files.
 pub trait Solver: Send + Sync {
     /// The registry name, e.g. `greedy-ls`.
     fn name(&self) -> &str;

@@ -64,3 +64,16 @@ impl SolveReport {
         self
     }
 }
+
+impl From<Status> for crate::io::RowStatus {
+    fn from(s: Status) -> Self {
+        use crate::io::RowStatus as R;
+        match s {
+            Status::Optimal => R::Optimal,
+            Status::Heuristic => R::Heuristic,
+            Status::TimeLimit => R::TimeLimit,
+            Status::NoSolution => R::NoSolution,
+            Status::Fallback => R::Fallback,
+        }
+    }
+}

@@ -1,4 +1,7 @@
-//! One file per solver, plus the partial-solution state they share.
+//! The registry, then one file or folder per solver, plus the partial-solution state
+//! the heuristics share. A learned solver's folder holds its environment (`env`), its
+//! inference (`policy`, used by the solver) and its training (`train`, used only by
+//! `dnnrm train`): inference never imports training.
 
 pub mod baselines;
 pub mod brute_force;
@@ -8,6 +11,7 @@ pub mod greedy;
 pub mod local_search;
 pub mod milp;
 pub mod partial;
+pub mod registry;
 
 pub use baselines::{OnlyLocation, RandomSolver};
 pub use brute_force::brute_force_optimum;
@@ -15,3 +19,4 @@ pub use ddpg::DdpgSolver;
 pub use greedy::Greedy;
 pub use local_search::GreedyLocalSearch;
 pub use milp::{Milp, MilpLp};
+pub use registry::{create, info, registry, SolverInfo};

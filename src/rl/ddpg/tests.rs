@@ -6,7 +6,7 @@ use std::path::Path;
 use super::*;
 use crate::rl::pendulum::Pendulum;
 use crate::rl::seeded_rng;
-use crate::rl::train::{evaluate, train, Env, Hooks, TrainConfig};
+use crate::rl::train::{evaluate, train, ContinuousEnv, Env, Hooks, TrainConfig};
 
 type Small = Ddpg<3, 1, 16>;
 

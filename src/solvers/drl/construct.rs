@@ -43,6 +43,36 @@ pub enum Variant {
     NoMasking,
 }
 
+impl Variant {
+    /// Every variant with its command-line name.
+    pub const ALL: [(Variant, &'static str); 3] = [
+        (Variant::Full, "full"),
+        (Variant::NoSubroutine, "no-subroutine"),
+        (Variant::NoMasking, "no-masking"),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(v, _)| *v == self).map_or("full", |(_, n)| n)
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.iter().find(|(_, n)| *n == s).map(|(v, _)| *v).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|(_, n)| *n).collect();
+            format!("unknown variant `{s}`; expected one of: {}", names.join(", "))
+        })
+    }
+}
+
 /// What a candidate does.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Action {

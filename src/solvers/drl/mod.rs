@@ -5,24 +5,30 @@
 //! the packer makes every answer valid by construction: nothing is repaired.
 //!
 //! The policy is one small network that scores a candidate from a fixed-width feature
-//! row (set DQN, [`crate::rl::set_dqn`]), so one trained policy serves every number of
-//! tasks, edge servers and models. At solve time it runs as plain Rust
-//! ([`crate::rl::set_dqn::FastScorer`]), not through tensors, to decide in well under a
+//! row ([`crate::rl::scorer`], trained by self-critical REINFORCE,
+//! [`crate::rl::set_pg`]), so one trained policy serves every number of tasks, edge
+//! servers and models. At solve time it runs as plain Rust
+//! ([`crate::rl::scorer::FastScorer`]), not through tensors, to decide in well under a
 //! millisecond.
 //!
-//! Ablations (`drl-nosub`, `drl-nomask`) switch one part off; see [`construct::Variant`].
+//! Ablations (`drl-nosub`, `drl-nomask`) switch one part off; see [`Variant`].
+//!
+//! Files: `construct.rs` the sequential view and its candidates, `packer.rs` the exact
+//! packing subroutine, `env.rs` the training environment, `policy.rs` the trained
+//! policy (inference), `train.rs` its training.
 
 pub mod construct;
+pub mod env;
 pub mod packer;
+pub mod policy;
+pub mod train;
 
 use std::path::{Path, PathBuf};
 
-use construct::Variant;
+pub use construct::Variant;
 
+use self::policy::{run_policy, DrlPolicy};
 use crate::model::Instance;
-use crate::rl::checkpoint::fnv1a64;
-use crate::rl::set_dqn::FastScorer;
-use crate::rl::train_drl::{run_policy, DrlAgent};
 use crate::solver::{SolveOptions, SolveReport, Solver, SolverError, Status};
 
 /// Default checkpoint of each variant, relative to the working folder.
@@ -45,7 +51,7 @@ pub fn solver_name(variant: Variant) -> &'static str {
 
 /// The `drl` solver: a trained scoring network and the variant it was trained for.
 pub struct DrlSolver {
-    scorer: FastScorer,
+    policy: DrlPolicy,
     variant: Variant,
     version: String,
 }
@@ -55,21 +61,29 @@ impl DrlSolver {
     /// be `variant`.
     pub fn load(dir: &Path, variant: Variant) -> Result<Self, SolverError> {
         let name = solver_name(variant);
-        let config = |reason: String| SolverError::Config { solver: name.into(), reason };
-        let (agent, step, env) = DrlAgent::load_checkpoint(dir).map_err(|e| config(e.to_string()))?;
-        let trained: Option<Variant> =
-            env.get("variant").and_then(|v| serde_json::from_value(v.clone()).ok());
-        if trained != Some(variant) {
-            return Err(config(format!(
-                "{}: checkpoint was trained for variant {trained:?}, not {variant:?}",
-                dir.display()
-            )));
+        let policy = DrlPolicy::load(dir).map_err(|e| SolverError::Checkpoint {
+            solver: name.into(),
+            path: dir.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        if policy.variant != Some(variant) {
+            return Err(SolverError::Config {
+                solver: name.into(),
+                reason: format!(
+                    "{}: checkpoint was trained for variant {:?}, not {variant}",
+                    dir.display(),
+                    policy.variant
+                ),
+            });
         }
-        let scorer = agent.fast_scorer();
-        let bytes: Vec<u8> = agent.flat_parameters().iter().flat_map(|x| x.to_le_bytes()).collect();
-        let version =
-            format!("{}+{}@{step}:{:08x}", env!("CARGO_PKG_VERSION"), dir.display(), fnv1a64(&bytes) as u32);
-        Ok(DrlSolver { scorer, variant, version })
+        let version = format!(
+            "{}+{}@{}:{:08x}",
+            env!("CARGO_PKG_VERSION"),
+            dir.display(),
+            policy.step,
+            policy.hash as u32
+        );
+        Ok(DrlSolver { policy, variant, version })
     }
 }
 
@@ -83,9 +97,7 @@ impl Solver for DrlSolver {
     }
 
     fn solve(&self, inst: &Instance, _opts: &SolveOptions) -> Result<SolveReport, SolverError> {
-        let mut buf = Vec::new();
-        let (solution, repaired) =
-            run_policy(inst, self.variant, |rows, _| self.scorer.argmax(rows, &mut buf));
+        let (solution, repaired) = self.policy.solve(inst, self.variant);
         Ok(SolveReport::new(solution, Status::Heuristic, "greedy policy of the trained network")
             .with_stat("repaired", repaired as f64))
     }

@@ -37,7 +37,7 @@ use self::run::{status_name, Outcome, RunSettings, GUARD_GRACE, HIGHS_MIP_ABS_GA
 use super::partial::Partial;
 use super::GreedyLocalSearch;
 use crate::model::{enumerate_options, evaluate, Decision, Instance, Location, Solution};
-use crate::solver::{create, SolveOptions, SolveReport, Solver, SolverConfig, SolverError, Status};
+use crate::solver::{SolveOptions, SolveReport, Solver, SolverError, Status};
 
 /// What one per-server solve produced.
 #[derive(Debug, Clone, Default)]
@@ -197,6 +197,13 @@ fn solve_blocks(
     (runs, build_s, vars, rows)
 }
 
+/// An invalid `milp` configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum MilpError {
+    #[error("milp: mip_rel_gap must be a finite number >= 0, got {0}")]
+    Gap(f64),
+}
+
 /// The exact MILP solver `milp`.
 pub struct Milp {
     /// Relative MIP gap at which HiGHS stops (0: prove optimality).
@@ -226,23 +233,12 @@ impl std::fmt::Debug for Milp {
 }
 
 impl Milp {
-    /// Validates the configuration once: a finite non-negative gap, and a fallback
-    /// that exists and is not `milp` itself (the fallback gets no fallback of its own).
-    pub fn from_config(cfg: &SolverConfig) -> Result<Self, SolverError> {
-        let bad = |reason: String| SolverError::Config { solver: "milp".into(), reason };
-        let mip_rel_gap = cfg.mip_rel_gap.unwrap_or(0.0);
+    /// Validates the configuration once: a finite non-negative gap.
+    pub fn new(mip_rel_gap: f64, warm_start: bool) -> Result<Self, MilpError> {
         if !(mip_rel_gap.is_finite() && mip_rel_gap >= 0.0) {
-            return Err(bad(format!("mip_rel_gap must be a finite number >= 0, got {mip_rel_gap}")));
+            return Err(MilpError::Gap(mip_rel_gap));
         }
-        let fallback = match cfg.fallback.as_deref() {
-            None => None,
-            Some("milp") => return Err(bad("the fallback of `milp` cannot be `milp` itself".into())),
-            Some(name) => {
-                let inner = SolverConfig { fallback: None, ..cfg.clone() };
-                Some((name.to_string(), create(name, &inner)?))
-            }
-        };
-        Ok(Milp { mip_rel_gap, warm_start: cfg.warm_start, decompose: true, fallback })
+        Ok(Milp { mip_rel_gap, warm_start, ..Milp::default() })
     }
 
     /// One MILP per edge server (`true`, the default) or one MILP for all (`false`).

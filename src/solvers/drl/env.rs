@@ -1,10 +1,10 @@
 //! The environment of the proposed scheme: the sequential view of MODEL.md §8 (see
-//! [`crate::solvers::drl::construct`]) as an [`Env`] of the shared training loop.
+//! [`super::construct`]) as a discrete-action [`Env`] of the shared training loop.
 //!
 //! Instances are streamed from a scenario family whose number of devices and edge
 //! servers are drawn uniformly from ranges (default N in [10, 200], M in [2, 8], the
-//! rest at the defaults), with seeds counted up from 1,000,000 (benchmark sets use
-//! smaller seeds). An episode is one edge server's decisions: edge servers share no
+//! rest at the defaults), with seeds counted up through the training run's range of
+//! [`crate::scenario::seeds::training`]. An episode is one edge server's decisions: edge servers share no
 //! resource, so its end is a true terminal state. The reward of a task step is the
 //! accuracy it earns minus the accuracy of the task's best local option (cache steps
 //! earn 0), so an instance's return is `N * A` minus a constant of the instance: the
@@ -15,18 +15,14 @@ use std::sync::Arc;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
+use super::construct::{reference_choice, Construction, Variant, FEATURES, MAX_CANDIDATES};
 use crate::model::{enumerate_options, Instance, TaskOptions};
-use crate::rl::set_dqn::index_for;
-use crate::rl::train::{Env, EnvError, Step};
+use crate::rl::train::{Discrete, Env, EnvError, Step};
 use crate::rl::Rng;
-use crate::scenario::{generate, ParamError, Scenario, ScenarioParams};
-use crate::solvers::drl::construct::{Construction, Variant, FEATURES, MAX_CANDIDATES};
+use crate::scenario::{generate, seeds, ParamError, Scenario, ScenarioParams};
 
 /// Observation length: `MAX_CANDIDATES` rows of `FEATURES` values and a mask.
 pub const OBS_DIM: usize = MAX_CANDIDATES * (FEATURES + 1);
-
-/// First training seed; benchmark and validation seeds stay below or far above.
-pub const TRAIN_SEED_BASE: u64 = 1_000_000;
 
 /// The family of training instances.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,7 +81,6 @@ pub struct SequentialEnv {
 /// Return of the reference policy from the current state to the end of the current
 /// edge server (accuracies above each task's best local one).
 fn reference_return(c: &Built) -> f64 {
-    use crate::solvers::drl::construct::reference_choice;
     let mut sim = c.clone();
     let edge = sim.edge();
     let mut ret = 0.0;
@@ -98,12 +93,13 @@ fn reference_return(c: &Built) -> f64 {
 }
 
 impl SequentialEnv {
-    pub fn new(family: Family, variant: Variant, seed_offset: u64) -> Result<Self, ParamError> {
+    /// The environment of training run `run` (its seed picks the instance range).
+    pub fn new(family: Family, variant: Variant, run: u64) -> Result<Self, ParamError> {
         family.check()?;
         Ok(SequentialEnv {
             family,
             variant,
-            next_seed: TRAIN_SEED_BASE + seed_offset,
+            next_seed: seeds::training(run).start,
             current: None,
             edge: 0,
             reference_baseline: false,
@@ -144,7 +140,7 @@ impl SequentialEnv {
 }
 
 /// Writes a step's candidates into an observation block (features, then the mask).
-pub fn encode(step: &crate::solvers::drl::construct::Step, obs: &mut [f32]) {
+pub fn encode(step: &super::construct::Step, obs: &mut [f32]) {
     obs.fill(0.0);
     for (i, row) in step.features.chunks_exact(FEATURES).take(MAX_CANDIDATES).enumerate() {
         let o = &mut obs[i * (FEATURES + 1)..(i + 1) * (FEATURES + 1)];
@@ -154,16 +150,10 @@ pub fn encode(step: &crate::solvers::drl::construct::Step, obs: &mut [f32]) {
 }
 
 impl Env for SequentialEnv {
+    type Action = Discrete;
+
     fn obs_dim(&self) -> usize {
         OBS_DIM
-    }
-
-    fn act_dim(&self) -> usize {
-        1
-    }
-
-    fn action_bounds(&self) -> (Vec<f32>, Vec<f32>) {
-        (vec![0.0], vec![1.0])
     }
 
     fn reset(&mut self, rng: &mut Rng) -> Vec<f32> {
@@ -180,19 +170,16 @@ impl Env for SequentialEnv {
         self.observe()
     }
 
-    fn step(&mut self, action: &[f32], _rng: &mut Rng) -> Result<Step, EnvError> {
-        if action.len() != 1 {
-            return Err(EnvError::ActionDim { expected: 1, got: action.len() });
-        }
-        if !action[0].is_finite() {
-            return Err(EnvError::NonFiniteAction);
-        }
+    fn step(&mut self, action: &Discrete, _rng: &mut Rng) -> Result<Step, EnvError> {
         let Some(c) = self.current.as_mut() else {
             return Err(EnvError::Other("step before reset".into()));
         };
         let n = c.step().actions.len();
+        if *action >= n.max(1) {
+            return Err(EnvError::Other(format!("candidate {action} chosen among {n}").into()));
+        }
         let baseline = c.baseline();
-        let mut reward = c.apply(index_for(action[0], n)) - baseline;
+        let mut reward = c.apply(*action) - baseline;
         let terminated = c.done() || c.edge() != self.edge;
         if terminated {
             reward -= self.baseline;

@@ -66,9 +66,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{delay, evaluate, meets_deadline, Assignment, Decision, Instance, Location, Solution};
 use crate::model::{enumerate_options, TaskOptions, FORMAT_VERSION};
-use crate::rl::train::{Env, EnvError, Step};
+use crate::rl::train::{Continuous, ContinuousEnv, Env, EnvError, Step};
 use crate::rl::Rng;
-use crate::scenario::Scenario;
+use crate::scenario::{seeds, Scenario};
 
 /// Task slots of the state and action.
 pub const N_MAX: usize = 64;
@@ -92,13 +92,6 @@ pub const ACT_PER_TASK: usize = 4;
 pub const CACHE_OFFSET: usize = N_MAX * ACT_PER_TASK;
 /// Action length.
 pub const ACT_DIM: usize = CACHE_OFFSET + M_MAX * K_MAX;
-
-/// First training instance seed (inclusive).
-pub const TRAIN_SEED_START: u64 = 1_000_000;
-/// End of the training seed range (exclusive); validation starts here.
-pub const TRAIN_SEED_END: u64 = 2_000_000;
-/// First validation instance seed.
-pub const VALIDATION_SEED_START: u64 = 2_000_000;
 
 /// Why a slot cannot be encoded or an action decoded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -451,12 +444,14 @@ pub fn score(inst: &Instance, action: &[f32], cfg: &OneShotConfig) -> Result<Slo
 }
 
 /// The one-shot environment: each step decides one slot; slots are drawn from the
-/// scenario with instance seeds uniform in `[TRAIN_SEED_START, TRAIN_SEED_END)`, taken
-/// from the training generator (so the training seed fixes the instance stream and
-/// training never sees a benchmark or validation instance).
+/// scenario with instance seeds uniform in the training run's range of
+/// [`crate::scenario::seeds::training`], taken from the training generator (so the
+/// training seed fixes the instance stream and training never sees a benchmark or
+/// validation instance).
 #[derive(Debug, Clone)]
 pub struct OneShotEnv {
     scenario: Scenario,
+    seeds: std::ops::Range<u64>,
     cfg: OneShotConfig,
     slot: Option<Slot>,
     t: usize,
@@ -464,8 +459,8 @@ pub struct OneShotEnv {
     pub slots: u64,
 }
 
-fn draw_slot(sc: &Scenario, rng: &mut Rng) -> Slot {
-    let seed = rng.gen_range(TRAIN_SEED_START..TRAIN_SEED_END);
+fn draw_slot(sc: &Scenario, seeds: &std::ops::Range<u64>, rng: &mut Rng) -> Slot {
+    let seed = rng.gen_range(seeds.clone());
     let inst = crate::scenario::generate(sc, seed, &format!("train-{seed}"));
     // The scenario was checked against the sizes in `new`, so encoding cannot fail;
     // fall back to an all-padding state rather than panic if it ever did.
@@ -474,10 +469,11 @@ fn draw_slot(sc: &Scenario, rng: &mut Rng) -> Slot {
 }
 
 impl OneShotEnv {
-    /// An environment over `scenario`; fails when its instances exceed the sizes.
-    pub fn new(scenario: Scenario, cfg: OneShotConfig) -> Result<Self, OneShotError> {
+    /// An environment over `scenario` for training run `run` (its seed); fails when
+    /// the scenario's instances exceed the sizes.
+    pub fn new(scenario: Scenario, cfg: OneShotConfig, run: u64) -> Result<Self, OneShotError> {
         check_scenario(&scenario)?;
-        Ok(Self { scenario, cfg, slot: None, t: 0, slots: 0 })
+        Ok(Self { scenario, seeds: seeds::training(run), cfg, slot: None, t: 0, slots: 0 })
     }
 
     /// The environment settings.
@@ -486,11 +482,7 @@ impl OneShotEnv {
     }
 }
 
-impl Env for OneShotEnv {
-    fn obs_dim(&self) -> usize {
-        OBS_DIM
-    }
-
+impl ContinuousEnv for OneShotEnv {
     fn act_dim(&self) -> usize {
         ACT_DIM
     }
@@ -498,16 +490,24 @@ impl Env for OneShotEnv {
     fn action_bounds(&self) -> (Vec<f32>, Vec<f32>) {
         (vec![0.0; ACT_DIM], vec![1.0; ACT_DIM])
     }
+}
+
+impl Env for OneShotEnv {
+    type Action = Continuous;
+
+    fn obs_dim(&self) -> usize {
+        OBS_DIM
+    }
 
     fn reset(&mut self, rng: &mut Rng) -> Vec<f32> {
         self.t = 0;
-        let slot = draw_slot(&self.scenario, rng);
+        let slot = draw_slot(&self.scenario, &self.seeds, rng);
         let obs = slot.obs.clone();
         self.slot = Some(slot);
         obs
     }
 
-    fn step(&mut self, action: &[f32], rng: &mut Rng) -> Result<Step, EnvError> {
+    fn step(&mut self, action: &Continuous, rng: &mut Rng) -> Result<Step, EnvError> {
         if action.len() != ACT_DIM {
             return Err(EnvError::ActionDim { expected: ACT_DIM, got: action.len() });
         }
@@ -516,12 +516,12 @@ impl Env for OneShotEnv {
         }
         let slot = match self.slot.take() {
             Some(s) => s,
-            None => draw_slot(&self.scenario, rng),
+            None => draw_slot(&self.scenario, &self.seeds, rng),
         };
         let out = score(&slot.inst, action, &self.cfg).map_err(|e| EnvError::Other(Box::new(e)))?;
         self.t += 1;
         self.slots += 1;
-        let next = draw_slot(&self.scenario, rng);
+        let next = draw_slot(&self.scenario, &self.seeds, rng);
         let obs = next.obs.clone();
         self.slot = Some(next);
         Ok(Step {
@@ -533,12 +533,12 @@ impl Env for OneShotEnv {
     }
 }
 
-/// The fixed validation set: `count` instances of `scenario` with seeds
-/// `VALIDATION_SEED_START..` (disjoint from training and benchmark seeds).
+/// The fixed validation set: `count` instances of `scenario` with the first seeds of
+/// [`seeds::VALIDATION`] (disjoint from training and benchmark seeds).
 pub fn validation_set(scenario: &Scenario, count: usize) -> Result<Vec<Slot>, OneShotError> {
     (0..count as u64)
         .map(|i| {
-            let seed = VALIDATION_SEED_START + i;
+            let seed = seeds::VALIDATION.start + i;
             Slot::new(crate::scenario::generate(scenario, seed, &format!("val-{seed}")))
         })
         .collect()

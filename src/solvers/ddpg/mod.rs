@@ -1,17 +1,23 @@
 //! `ddpg`: the DDPG benchmark of the paper, on the one-shot view of MODEL.md §8.
 //!
-//! Loads a policy trained by [`crate::rl::train_ddpg::train_ddpg`] (actor and
-//! observation statistics), encodes the instance ([`crate::rl::oneshot::encode`]), acts
-//! deterministically and decodes the action with the §8 repair
-//! ([`crate::rl::oneshot::decode`]). The statistic `repaired` counts the tasks the action
-//! asked to serve that the repair had to reject.
+//! Loads a policy trained by [`train::train_ddpg`] (actor and observation statistics,
+//! [`policy`]), encodes the instance ([`env::encode`]), acts deterministically and
+//! decodes the action with the §8 repair ([`env::decode`]). The statistic `repaired`
+//! counts the tasks the action asked to serve that the repair had to reject.
+//!
+//! Files: `env.rs` the one-shot view (encoding, decoding, reward, environment),
+//! `policy.rs` the trained policy (inference), `train.rs` its training.
 
-use std::path::{Path, PathBuf};
+pub mod env;
+pub mod policy;
+pub mod train;
 
+use std::path::Path;
+
+use self::env::{decode, encode, ACT_DIM};
+use self::policy::OneShotPolicy;
 use crate::model::{enumerate_options, Instance};
-use crate::rl::oneshot::{decode, encode, ACT_DIM};
-use crate::rl::train_ddpg::OneShotPolicy;
-use crate::solver::{SolveOptions, SolveReport, Solver, SolverConfig, SolverError, Status};
+use crate::solver::{SolveOptions, SolveReport, Solver, SolverError, Status};
 
 /// Checkpoint folder used when none is given.
 pub const DEFAULT_CHECKPOINT: &str = "models/ddpg/seed0";
@@ -25,17 +31,11 @@ pub struct DdpgSolver {
 impl DdpgSolver {
     /// Loads the policy in `dir` (a training output folder or its `policy/` folder).
     pub fn load(dir: &Path) -> Result<Self, SolverError> {
-        OneShotPolicy::load(dir).map(|policy| Self { policy }).map_err(|e| SolverError::Config {
+        OneShotPolicy::load(dir).map(|policy| Self { policy }).map_err(|e| SolverError::Checkpoint {
             solver: "ddpg".into(),
-            reason: format!("cannot load checkpoint {}: {e}", dir.display()),
+            path: dir.to_path_buf(),
+            source: Box::new(e),
         })
-    }
-
-    /// Builds the solver from the registry's configuration (`checkpoint`, default
-    /// [`DEFAULT_CHECKPOINT`]).
-    pub fn from_config(cfg: &SolverConfig) -> Result<Self, SolverError> {
-        let dir = cfg.checkpoint.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CHECKPOINT));
-        Self::load(&dir)
     }
 
     /// The loaded policy.

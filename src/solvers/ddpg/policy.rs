@@ -1,0 +1,176 @@
+//! The trained `ddpg` policy (inference only): the actor network and observation
+//! statistics saved by [`super::train`], loaded and run deterministically.
+
+use std::path::{Path, PathBuf};
+
+use dfdx::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::env::{OneShotConfig, ACT_DIM, K_MAX, M_MAX, N_MAX, OBS_DIM};
+use crate::rl::checkpoint::{self, CheckpointError, FileEntry};
+use crate::rl::nets::{ActionScaler, Actor, Dev, Squash};
+use crate::rl::normalize::RunningNorm;
+
+/// Hidden widths the training and the solver are compiled for.
+pub const SUPPORTED_HIDDEN: [usize; 4] = [64, 128, 256, 400];
+/// `algorithm` field of a policy's `meta.json`.
+pub const POLICY_ALGORITHM: &str = "ddpg-oneshot";
+/// Sub-folder of the output folder holding the best policy.
+pub const POLICY_DIR: &str = "policy";
+/// File name of the actor inside a policy folder.
+pub const ACTOR_FILE: &str = "actor.safetensors";
+
+/// Contents of a policy's `meta.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyMeta {
+    /// Checkpoint layout version ([`checkpoint::FORMAT_VERSION`]).
+    pub format_version: u32,
+    /// Always [`POLICY_ALGORITHM`].
+    pub algorithm: String,
+    /// State length ([`OBS_DIM`]).
+    pub obs_dim: usize,
+    /// Action length ([`ACT_DIM`]).
+    pub act_dim: usize,
+    /// Hidden width.
+    pub hidden: usize,
+    /// Task slots ([`N_MAX`]).
+    pub n_max: usize,
+    /// Edge slots ([`M_MAX`]).
+    pub m_max: usize,
+    /// Model slots ([`K_MAX`]).
+    pub k_max: usize,
+    /// Squashing of the actor output.
+    pub squash: Squash,
+    /// Observation statistics (when the agent normalised observations).
+    pub obs_norm: Option<RunningNorm>,
+    /// Training seed.
+    pub train_seed: u64,
+    /// Environment steps trained when saved.
+    pub step: u64,
+    /// Validation objective when saved.
+    pub val_objective: f64,
+    /// Environment settings used in training.
+    pub env: OneShotConfig,
+    /// The actor file with its size and hash.
+    pub files: Vec<FileEntry>,
+}
+
+/// The deterministic actor of one hidden width.
+trait ActorNet: Send + Sync {
+    /// Squashed actions for a flat batch of (already normalised) states.
+    fn forward(&self, obs: Vec<f32>) -> Vec<f32>;
+}
+
+struct Net<const H: usize> {
+    dev: Dev,
+    actor: Actor<OBS_DIM, ACT_DIM, H, f32, Dev>,
+    scaler: ActionScaler<ACT_DIM>,
+}
+
+impl<const H: usize> ActorNet for Net<H> {
+    fn forward(&self, obs: Vec<f32>) -> Vec<f32> {
+        let n = obs.len() / OBS_DIM;
+        let x = self.dev.tensor_from_vec(obs, (n, Const::<OBS_DIM>));
+        self.scaler.apply(self.actor.forward(x)).as_vec()
+    }
+}
+
+fn load_net<const H: usize>(
+    dir: &Path,
+    meta: &PolicyMeta,
+    entry: &FileEntry,
+) -> Result<Box<dyn ActorNet>, CheckpointError> {
+    let dev = Dev::seed_from_u64(0);
+    let mut actor = Actor::<OBS_DIM, ACT_DIM, H, f32, Dev>::init(&dev, 0.0);
+    checkpoint::load_model(&mut actor, dir, entry)?;
+    let scaler = ActionScaler::new(&dev, meta.squash, &[0.0; ACT_DIM], &[1.0; ACT_DIM]);
+    Ok(Box::new(Net { dev, actor, scaler }))
+}
+
+/// A trained one-shot policy: actor and observation statistics, acting
+/// deterministically.
+pub struct OneShotPolicy {
+    net: Box<dyn ActorNet>,
+    meta: PolicyMeta,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for OneShotPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OneShotPolicy").field("dir", &self.dir).field("meta", &self.meta).finish()
+    }
+}
+
+impl OneShotPolicy {
+    /// Loads a policy from `dir`: either a policy folder (with `meta.json`) or a
+    /// training output folder holding one in `policy/`. Every problem (missing file,
+    /// corruption, other sizes) is a [`CheckpointError`] naming the file.
+    pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
+        let dir = if dir.join(checkpoint::META_FILE).exists() || !dir.join(POLICY_DIR).is_dir() {
+            dir.to_path_buf()
+        } else {
+            dir.join(POLICY_DIR)
+        };
+        let meta: PolicyMeta = checkpoint::read_meta(&dir)?;
+        let meta_path = dir.join(checkpoint::META_FILE);
+        let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
+            path: meta_path.clone(),
+            what,
+            found,
+            expected,
+        };
+        checkpoint::check_compatible(
+            &dir,
+            (&meta.algorithm, POLICY_ALGORITHM),
+            &[
+                ("obs_dim", meta.obs_dim, OBS_DIM),
+                ("act_dim", meta.act_dim, ACT_DIM),
+                ("n_max", meta.n_max, N_MAX),
+                ("m_max", meta.m_max, M_MAX),
+                ("k_max", meta.k_max, K_MAX),
+            ],
+        )?;
+        if let Some(n) = &meta.obs_norm {
+            if n.dim() != OBS_DIM {
+                return Err(incompatible("obs_norm dimension", n.dim().to_string(), OBS_DIM.to_string()));
+            }
+        }
+        let entry = checkpoint::file_entry(&dir, &meta.files, ACTOR_FILE)?;
+        let net = match meta.hidden {
+            64 => load_net::<64>(&dir, &meta, entry)?,
+            128 => load_net::<128>(&dir, &meta, entry)?,
+            256 => load_net::<256>(&dir, &meta, entry)?,
+            400 => load_net::<400>(&dir, &meta, entry)?,
+            h => return Err(incompatible("hidden", h.to_string(), format!("one of {SUPPORTED_HIDDEN:?}"))),
+        };
+        Ok(Self { net, meta, dir })
+    }
+
+    /// Deterministic actions for a flat batch of states (`k · OBS_DIM` values).
+    pub fn act(&self, obs: &[f32]) -> Vec<f32> {
+        if obs.is_empty() || !obs.len().is_multiple_of(OBS_DIM) {
+            return Vec::new();
+        }
+        let x = match &self.meta.obs_norm {
+            Some(n) => n.normalize(obs),
+            None => obs.to_vec(),
+        };
+        self.net.forward(x)
+    }
+
+    /// The policy's metadata.
+    pub fn meta(&self) -> &PolicyMeta {
+        &self.meta
+    }
+
+    /// The folder it was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A short identifier: the first 8 hex digits of the actor file's FNV-1a hash.
+    pub fn id(&self) -> String {
+        let h = self.meta.files.iter().find(|f| f.name == ACTOR_FILE).map_or(0, |f| f.fnv1a64);
+        format!("{:08x}", h >> 32)
+    }
+}
