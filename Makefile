@@ -4,7 +4,7 @@ BIN := target/release/dnnrm
 JOBS ?=
 JOBS_FLAG := $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: all deps build test bench bench-full train train-ddpg train-drl milp-scaling check-rl clippy fmt
+.PHONY: all deps build test bench bench-full train train-ddpg train-drl check-rl clippy fmt
 
 SETS ?= all
 DRL_SEEDS ?= 0 1 2 3 4

@@ -2,7 +2,8 @@
 //!
 //! The problem is specified in MODEL.md; [`model::evaluate`] is the only judge of a
 //! solution. Solvers implement [`solver::Solver`] and are found by name in
-//! [`solver::registry`].
+//! [`solvers::registry`]; the layers import only downwards: model <- scenario <- io <-
+//! solver <- rl <- solvers <- bench <- CLI.
 
 pub mod bench;
 pub mod io;

@@ -14,7 +14,8 @@ use dnnrm::bench::{build_jobs, load_batch, run_job, JobSpec, Jobs, RowContext, E
 use dnnrm::io::results::{merge, write_rows};
 use dnnrm::io::{read_instance, read_solution, write_json_atomic, ResultRow};
 use dnnrm::model::evaluate;
-use dnnrm::rl::{Event, Progress, ProgressReporter};
+use dnnrm::rl::harness::TrainOutcome;
+use dnnrm::rl::{Callback, EarlyStopping, Event, Progress, ProgressReporter, StopReason};
 use dnnrm::scenario::params::PARAM_DOCS;
 use dnnrm::scenario::{generate, ScenarioParams, PARAM_NAMES};
 use dnnrm::solver::{SolveOptions, SolverSettings};
@@ -109,48 +110,52 @@ enum TrainCmd {
     Ddpg(TrainDdpgArgs),
 }
 
+/// What every learner's training takes.
 #[derive(clap::Args)]
-struct TrainDdpgArgs {
-    /// Scenario CSV whose first row gives the training scenario (flags override it).
-    #[arg(long)]
-    scenario: Option<PathBuf>,
-    /// Scenario parameters of the training and validation instances (flags).
-    #[command(flatten)]
-    scenario_flags: ScenarioFlags,
-    /// Seed of the run (network, noise, replay, instance stream).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Environment steps (slots); default 36 000.
-    #[arg(long)]
-    steps: Option<u64>,
-    /// Training configuration JSON (every field optional; see DdpgTrainConfig).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Output folder (default models/ddpg/seed<S>).
-    #[arg(long)]
-    out: Option<PathBuf>,
-}
-
-#[derive(clap::Args)]
-struct TrainDrlArgs {
+struct TrainFlags {
     /// Seed of the run (network, exploration, replay, instance stream).
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Environment steps (decisions).
+    /// Environment steps (default: the learner's configuration).
     #[arg(long)]
     steps: Option<u64>,
     /// Output folder (default models/<solver>/seed<S>).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Training configuration JSON (every field optional; see the learner's config).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Scenario CSV whose first row gives the training scenario.
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    /// Stop after this many evaluations without improvement (default: never).
+    #[arg(long)]
+    patience: Option<usize>,
+}
+
+impl TrainFlags {
+    fn out(&self, solver: &str) -> PathBuf {
+        self.out.clone().unwrap_or_else(|| PathBuf::from(format!("models/{solver}/seed{}", self.seed)))
+    }
+}
+
+#[derive(clap::Args)]
+struct TrainDdpgArgs {
+    #[command(flatten)]
+    common: TrainFlags,
+    /// Scenario parameters of the training and validation instances (flags override
+    /// --scenario).
+    #[command(flatten)]
+    scenario_flags: ScenarioFlags,
+}
+
+#[derive(clap::Args)]
+struct TrainDrlArgs {
+    #[command(flatten)]
+    common: TrainFlags,
     /// full, no-subroutine or no-masking.
     #[arg(long, default_value = "full")]
     variant: Variant,
-    /// Training configuration JSON (every field optional; see DrlTrainConfig).
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Scenario CSV whose first row gives the family's parameters other than N and M.
-    #[arg(long)]
-    scenario: Option<PathBuf>,
     /// Smallest and largest number of devices of the training family.
     #[arg(long, num_args = 2, value_names = ["MIN", "MAX"])]
     n_devices: Option<Vec<usize>>,
@@ -572,9 +577,9 @@ fn train_config<T: serde::de::DeserializeOwned + Default>(path: Option<&Path>) -
     serde_json::from_str(&text).with_context(|| format!("{}: not a training configuration", p.display()))
 }
 
-/// The one progress display of every learner: a bar on a terminal, a line per
-/// evaluation otherwise.
-fn train_progress(pb: &indicatif::ProgressBar) -> ProgressReporter<impl FnMut(&Progress) + '_> {
+/// The observers of every learner: a progress bar on a terminal (a line per evaluation
+/// otherwise), and early stopping when asked for.
+fn train_callbacks<'a>(pb: &'a indicatif::ProgressBar, flags: &TrainFlags) -> Vec<Box<dyn Callback + 'a>> {
     let mut reporter = ProgressReporter::new(100, move |p: &Progress| {
         pb.set_position(p.step);
         pb.set_message(format!(
@@ -594,13 +599,17 @@ fn train_progress(pb: &indicatif::ProgressBar) -> ProgressReporter<impl FnMut(&P
         }
     });
     reporter.episodes = true;
-    reporter
+    let mut callbacks: Vec<Box<dyn Callback + 'a>> = vec![Box::new(reporter)];
+    if let Some(p) = flags.patience {
+        callbacks.push(Box::new(EarlyStopping::new(p)));
+    }
+    callbacks
 }
 
 /// The one closing line of every learner.
-fn train_done(out: &Path, o: &dnnrm::rl::harness::TrainOutcome, start_step: u64) {
+fn train_done(out: &Path, o: &TrainOutcome, start_step: u64) {
     eprintln!(
-        "{}: {} steps, {} updates in {:.0} s ({:.1} env steps/s, {:.1} updates/s); best validation {} at step {}; \
+        "{}: {} steps, {} updates in {:.0} s ({:.1} env steps/s, {:.1} updates/s); best validation {} at step {}{}; \
          wrote curve.csv and train.json",
         out.display(),
         o.report.steps,
@@ -609,20 +618,22 @@ fn train_done(out: &Path, o: &dnnrm::rl::harness::TrainOutcome, start_step: u64)
         o.env_steps_per_s(start_step),
         o.updates_per_s(),
         o.report.best.map_or("-".into(), |b| format!("{:.4}", b.1)),
-        o.report.best.map_or("-".into(), |b| b.0.to_string())
+        o.report.best.map_or("-".into(), |b| b.0.to_string()),
+        if o.report.stop == StopReason::Callback { " (stopped early)" } else { "" }
     );
 }
 
 fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
     use dnnrm::solvers::drl::train::{train_drl, DrlTrainConfig};
 
-    let mut cfg: DrlTrainConfig = train_config(a.config.as_deref())?;
-    cfg.seed = a.seed;
-    if a.scenario.is_some() {
-        cfg.family.base = scenario_from(a.scenario.as_deref())?;
+    let f = &a.common;
+    let mut cfg: DrlTrainConfig = train_config(f.config.as_deref())?;
+    cfg.seed = f.seed;
+    if f.scenario.is_some() {
+        cfg.family.base = scenario_from(f.scenario.as_deref())?;
     }
     cfg.variant = a.variant;
-    if let Some(s) = a.steps {
+    if let Some(s) = f.steps {
         cfg.train.total_steps = s;
     }
     if let Some(v) = &a.n_devices {
@@ -632,9 +643,9 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
         cfg.family.n_edges = (v[0], v[1]);
     }
     let name = dnnrm::solvers::drl::solver_name(cfg.variant);
-    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/{name}/seed{}", a.seed)));
-    let pb = progress_bar(cfg.train.total_steps, &format!("train {name} seed {}", a.seed));
-    let outcome = train_drl(&cfg, &out, vec![Box::new(train_progress(&pb))])?;
+    let out = f.out(name);
+    let pb = progress_bar(cfg.train.total_steps, &format!("train {name} seed {}", f.seed));
+    let outcome = train_drl(&cfg, &out, train_callbacks(&pb, f))?;
     pb.finish_and_clear();
     train_done(&out, &outcome, cfg.train.start_step);
     Ok(ExitCode::SUCCESS)
@@ -643,23 +654,23 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
 fn cmd_train_ddpg(a: TrainDdpgArgs) -> Result<ExitCode> {
     use dnnrm::solvers::ddpg::train::{train_ddpg, DdpgTrainConfig};
 
-    let mut params = scenario_from(a.scenario.as_deref())?;
+    let f = &a.common;
+    let mut params = scenario_from(f.scenario.as_deref())?;
     for (name, value) in &a.scenario_flags.0 {
         params.set(name, value)?;
     }
     params.check()?;
-    let mut cfg: DdpgTrainConfig = train_config(a.config.as_deref())?;
+    let mut cfg: DdpgTrainConfig = train_config(f.config.as_deref())?;
     cfg.scenario = params;
-    cfg.seed = a.seed;
-    if let Some(s) = a.steps {
+    cfg.seed = f.seed;
+    if let Some(s) = f.steps {
         cfg.steps = s;
     }
-    let out = a.out.unwrap_or_else(|| PathBuf::from(format!("models/ddpg/seed{}", a.seed)));
-    let pb = progress_bar(cfg.steps, &format!("train ddpg seed {}", a.seed));
-    let o = train_ddpg(&cfg, &out, vec![Box::new(train_progress(&pb))])?;
+    let out = f.out("ddpg");
+    let pb = progress_bar(cfg.steps, &format!("train ddpg seed {}", f.seed));
+    let o = train_ddpg(&cfg, &out, train_callbacks(&pb, f))?;
     pb.finish_and_clear();
-    let outcome = dnnrm::rl::harness::TrainOutcome { report: o.report.clone(), secs: o.secs };
-    train_done(&out, &outcome, 0);
+    train_done(&out, &TrainOutcome { report: o.report.clone(), secs: o.secs }, 0);
     eprintln!("greedy on the validation set: {:.4}", o.val_greedy);
     Ok(ExitCode::SUCCESS)
 }

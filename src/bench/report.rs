@@ -12,6 +12,38 @@ use crate::io::ResultRow;
 /// Shift of the shifted geometric mean of solve times, in seconds.
 pub const TIME_SHIFT_S: f64 = 0.01;
 
+/// What the report singles out: the one place naming solvers, sets and targets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    /// The set of the headline, the targets and the decision-time table.
+    pub main_set: &'static str,
+    /// The proposed scheme.
+    pub proposed: &'static str,
+    /// The paper's benchmark and the margin the paper reports over it, in %.
+    pub benchmark: &'static str,
+    pub paper_margin_pct: f64,
+    /// Target: the proposed scheme's mean ratio to the MILP optimum.
+    pub min_ratio_to_opt: f64,
+    /// Targets: the proposed scheme's mean objective over these solvers' (ratio).
+    pub at_least_over: &'static [(&'static str, f64)],
+    /// The sweep whose N values get a ratio-to-optimum row each.
+    pub n_sweep: &'static str,
+    /// Sets whose rows feed the time-against-N plot.
+    pub timing_sets: &'static [&'static str],
+}
+
+/// The report of `dnnrm bench`.
+pub const REPORT: ReportSpec = ReportSpec {
+    main_set: "default",
+    proposed: "drl",
+    benchmark: "ddpg",
+    paper_margin_pct: 31.4,
+    min_ratio_to_opt: 0.97,
+    at_least_over: &[("ddpg", 1.314), ("greedy-ls", 1.0)],
+    n_sweep: "sweep-n_devices",
+    timing_sets: &["scale", "sweep-n_devices"],
+};
+
 /// Aggregates of one solver over a set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolverSummary {
@@ -138,14 +170,16 @@ pub fn set_table(set: &str, rows: &[ResultRow]) -> String {
     md
 }
 
-/// The paper's headline figure: the proposed scheme's improvement over DDPG in %, on
-/// the given rows (mean objectives), if both solvers are present.
-pub fn headline(rows: &[ResultRow]) -> Option<f64> {
-    let m = |name: &str| {
-        let v: Vec<f64> = rows.iter().filter(|r| r.solver == name).filter_map(|r| r.objective).collect();
-        (!v.is_empty()).then(|| mean(&v))
-    };
-    Some((m("drl")? / m("ddpg")? - 1.0) * 100.0)
+/// Mean objective of `solver` over `rows`, if it has any.
+fn mean_objective(rows: &[ResultRow], solver: &str) -> Option<f64> {
+    let v: Vec<f64> = rows.iter().filter(|r| r.solver == solver).filter_map(|r| r.objective).collect();
+    (!v.is_empty()).then(|| mean(&v))
+}
+
+/// The paper's headline figure: the proposed scheme's improvement over the benchmark
+/// in %, on the given rows (mean objectives), if both solvers are present.
+pub fn headline(spec: &ReportSpec, rows: &[ResultRow]) -> Option<f64> {
+    Some((mean_objective(rows, spec.proposed)? / mean_objective(rows, spec.benchmark)? - 1.0) * 100.0)
 }
 
 /// The whole summary: a header stamped with the command, date, revision and machine,
@@ -168,12 +202,14 @@ pub fn summary_markdown(command: &str, sets: &[(String, Vec<ResultRow>)], extra:
          (ties count for each). Times: wall time of one solve measured by the runner; median and shifted \
          geometric mean (shift {TIME_SHIFT_S} s).\n"
     );
-    if let Some((_, rows)) = sets.iter().find(|(s, _)| s == "default") {
-        if let Some(h) = headline(rows) {
+    let spec = &REPORT;
+    if let Some((_, rows)) = sets.iter().find(|(s, _)| s == spec.main_set) {
+        if let Some(h) = headline(spec, rows) {
             let _ = writeln!(
                 md,
-                "**Headline (set `default`):** the proposed scheme `drl` improves the mean objective over `ddpg` by \
-                 **{h:.1}%** (the paper reports 31.4%).\n"
+                "**Headline (set `{}`):** the proposed scheme `{}` improves the mean objective over `{}` by \
+                 **{h:.1}%** (the paper reports {}%).\n",
+                spec.main_set, spec.proposed, spec.benchmark, spec.paper_margin_pct
             );
         }
     }
@@ -188,20 +224,17 @@ pub fn summary_markdown(command: &str, sets: &[(String, Vec<ResultRow>)], extra:
     md
 }
 
-/// The proposed scheme against its targets: per training seed on `default`, mean and
+/// The proposed scheme against its targets: per training seed on the main set, mean and
 /// interquartile mean over seeds with bootstrap 95% intervals, the ratio to the MILP
-/// optimum at each N of `sweep-n_devices`, and the ratios to `ddpg` and `greedy-ls`.
-pub fn drl_section(sets: &[(String, Vec<ResultRow>)]) -> Option<String> {
+/// optimum at each N of the N sweep, and the ratios to the solvers of the targets.
+pub fn proposed_section(spec: &ReportSpec, sets: &[(String, Vec<ResultRow>)]) -> Option<String> {
     use super::stats::{bootstrap_ci95, iqm};
-    let (_, rows) = sets.iter().find(|(s, _)| s == "default")?;
-    let drl: Vec<&ResultRow> = rows.iter().filter(|r| r.solver == "drl" && r.objective.is_some()).collect();
+    let (_, rows) = sets.iter().find(|(s, _)| s == spec.main_set)?;
+    let drl: Vec<&ResultRow> =
+        rows.iter().filter(|r| r.solver == spec.proposed && r.objective.is_some()).collect();
     if drl.is_empty() {
         return None;
     }
-    let mean_of = |name: &str| {
-        let v: Vec<f64> = rows.iter().filter(|r| r.solver == name).filter_map(|r| r.objective).collect();
-        (!v.is_empty()).then(|| mean(&v))
-    };
     let mut seeds: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     let mut ratios: BTreeMap<u64, Vec<f64>> = BTreeMap::new();
     for r in &drl {
@@ -212,10 +245,11 @@ pub fn drl_section(sets: &[(String, Vec<ResultRow>)]) -> Option<String> {
     }
     let per_seed: Vec<f64> = seeds.values().map(|v| mean(v)).collect();
     let per_seed_ratio: Vec<f64> = ratios.values().map(|v| mean(v)).collect();
-    let mut md = String::from("## The proposed scheme (`drl`) against its targets\n\n");
+    let mut md = format!("## The proposed scheme (`{}`) against its targets\n\n", spec.proposed);
     let _ = writeln!(
         md,
-        "| training seed | mean objective on `default` | ratio to MILP optimum |\n|---:|---:|---:|"
+        "| training seed | mean objective on `{}` | ratio to MILP optimum |\n|---:|---:|---:|",
+        spec.main_set
     );
     for (seed, v) in &seeds {
         let r = ratios.get(seed).map_or("-".to_string(), |x| format!("{:.4}", mean(x)));
@@ -238,28 +272,32 @@ pub fn drl_section(sets: &[(String, Vec<ResultRow>)]) -> Option<String> {
         let (rlo, rhi) = bootstrap_ci95(&per_seed_ratio, mean, 10_000, 7);
         let _ = writeln!(
             md,
-            "Ratio to the MILP optimum: mean {:.4} (bootstrap 95% CI {:.4}-{:.4}); target >= 0.97.",
+            "Ratio to the MILP optimum: mean {:.4} (bootstrap 95% CI {:.4}-{:.4}); target >= {}.",
             mean(&per_seed_ratio),
             rlo,
-            rhi
+            rhi,
+            spec.min_ratio_to_opt
         );
     }
     let d = mean(&per_seed);
-    for (other, target) in [("ddpg", "target >= 1.314"), ("greedy-ls", "target >= 1")] {
-        if let Some(o) = mean_of(other) {
-            let _ = writeln!(md, "Ratio to `{other}`: {:.3} ({target}).", d / o);
+    for &(other, target) in spec.at_least_over {
+        if let Some(o) = mean_objective(rows, other) {
+            let _ = writeln!(md, "Ratio to `{other}`: {:.3} (target >= {target}).", d / o);
         }
     }
-    if let Some((_, sweep)) = sets.iter().find(|(s, _)| s == "sweep-n_devices") {
+    if let Some((_, sweep)) = sets.iter().find(|(s, _)| s == spec.n_sweep) {
         let mut by_n: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
-        for r in sweep.iter().filter(|r| r.solver == "drl") {
+        for r in sweep.iter().filter(|r| r.solver == spec.proposed) {
             if let Some(x) = r.ratio_to_opt {
                 by_n.entry(r.n_tasks).or_default().push(x);
             }
         }
         if !by_n.is_empty() {
-            let _ =
-                writeln!(md, "\n| N (set `sweep-n_devices`) | drl / MILP optimum (all seeds) |\n|---:|---:|");
+            let _ = writeln!(
+                md,
+                "\n| N (set `{}`) | {} / MILP optimum (all seeds) |\n|---:|---:|",
+                spec.n_sweep, spec.proposed
+            );
             for (n, v) in by_n {
                 let _ = writeln!(md, "| {n} | {:.4} (n={}) |", mean(&v), v.len());
             }

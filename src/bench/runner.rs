@@ -74,13 +74,16 @@ fn empty_row(inst: &Instance, solver: &dyn Solver, opts: &SolveOptions, ctx: &Ro
 
 /// The primary solver's attempt: its judged report, or why there is none (an error,
 /// an answer the evaluator rejects, or `no-solution`), with the rejected report.
+/// Why an attempt gave no usable answer, with the `no-solution` report if there was one.
+type Failure = (String, Option<Box<SolveReport>>);
+
 /// Adds the wall time of the solve call (not of the evaluation) to `solve_s`.
 fn attempt(
     inst: &Instance,
     solver: &dyn Solver,
     opts: &SolveOptions,
     solve_s: &mut f64,
-) -> Result<(SolveReport, Evaluation), (String, Option<SolveReport>)> {
+) -> Result<(SolveReport, Evaluation), Failure> {
     let t = Instant::now();
     let result = solver.solve(inst, opts);
     *solve_s += t.elapsed().as_secs_f64();
@@ -88,7 +91,9 @@ fn attempt(
         Err(e) => Err((error_chain(&e), None)),
         Ok(report) => match evaluate(inst, &report.solution) {
             Err(v) => Err((format!("invalid solution: {v}"), None)),
-            Ok(_) if report.status == Status::NoSolution => Err((report.reason.clone(), Some(report))),
+            Ok(_) if report.status == Status::NoSolution => {
+                Err((report.reason.clone(), Some(Box::new(report))))
+            }
             Ok(ev) => Ok((report, ev)),
         },
     }
@@ -148,7 +153,7 @@ pub fn run_job(
         (Err((why, Some(report))), None) => {
             // `no-solution` is an honest answer: judge it like any other.
             match evaluate(inst, &report.solution) {
-                Ok(ev) => Ok((report, ev)),
+                Ok(ev) => Ok((*report, ev)),
                 Err(_) => Err((why, None)),
             }
         }

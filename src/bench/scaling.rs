@@ -8,10 +8,11 @@ use std::time::Duration;
 use indicatif::ProgressBar;
 
 use super::report::fmt_time;
+use super::runner::{run_job, RowContext};
 use super::stats::percentile;
-use crate::model::evaluate;
+use crate::io::RowStatus;
 use crate::scenario::{generate, ScenarioParams};
-use crate::solver::{SolveOptions, Solver, Status};
+use crate::solver::SolveOptions;
 use crate::solvers::Milp;
 
 /// The sizes of the benchmark: N grows 10 -> 1000 while M grows 2 -> 16.
@@ -65,9 +66,10 @@ pub fn milp_scaling(
                 }
             };
             let inst = generate(&scenario, seed, &format!("scaling-n{n}-m{m}-s{seed}"));
-            match milp.solve(&inst, &opts) {
-                Ok(rep) if evaluate(&inst, &rep.solution).is_ok() => {
-                    optimal += usize::from(rep.status == Status::Optimal);
+            // The runner's one path: timed, and judged by the evaluator.
+            match run_job(&inst, &milp, None, &opts, &RowContext::default()) {
+                (row, Some(rep)) if row.ok() => {
+                    optimal += usize::from(row.status == RowStatus::Optimal);
                     let stat = |k: &str| rep.stats.get(k).copied().unwrap_or(f64::NAN);
                     build.push(stat("build_s"));
                     solve.push(stat("solve_s"));

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use super::jobs::{build_jobs, checkpoints, JobSpec, Jobs};
 use super::plots::{self, write_chart};
-use super::report::summary_markdown;
+use super::report::{summary_markdown, REPORT};
 use super::runner::{progress_bar, run_batch, shard, BatchItem, Job, RowContext, EXACT_SOLVER};
 use super::sets::{generate_set, sweep_param, sweep_values};
 use crate::io::results::{ResultRow, ResultsFile};
@@ -133,10 +133,10 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
             out.written.push(path);
             extra.push(md);
         }
-        if let Some(md) = super::report::drl_section(&all_sets) {
+        if let Some(md) = super::report::proposed_section(&REPORT, &all_sets) {
             extra.insert(0, md);
         }
-        if cfg.sets.iter().any(|s| s == "default") {
+        if cfg.sets.iter().any(|s| s == REPORT.main_set) {
             extra.insert(0, decision_times(cfg, &jobs)?);
         }
         let (paths, plot_md) = write_plots(cfg, &all_sets);
@@ -170,13 +170,13 @@ fn write_plots(cfg: &SuiteConfig, sets: &[(String, Vec<ResultRow>)]) -> (Vec<Pat
                 emit(&format!("sweep-{param}"), plots::sweep_chart(param, rows, &values), &mut md);
             }
         }
-        if set == "default" {
-            emit("profile-default", plots::performance_profile(rows, 2.0), &mut md);
+        if set == REPORT.main_set {
+            emit(&format!("profile-{set}"), plots::performance_profile(rows, 2.0), &mut md);
         }
     }
     let timing: Vec<ResultRow> = sets
         .iter()
-        .filter(|(s, _)| s == "scale" || s == "sweep-n_devices")
+        .filter(|(s, _)| REPORT.timing_sets.contains(&s.as_str()))
         .flat_map(|(_, r)| r.iter().cloned())
         .collect();
     if !timing.is_empty() {
@@ -212,8 +212,9 @@ pub fn learning_curves(models_dir: &Path) -> Vec<(String, Vec<(f64, f64)>)> {
 /// and the ratio to the MILP are measured in this one run.
 fn decision_times(cfg: &SuiteConfig, jobs: &[Job]) -> Result<String, SuiteError> {
     use super::stats::{median, percentile};
-    let dir = cfg.instances_dir.join("default");
-    let generated = generate_set(&cfg.instances_dir.join("default.csv"), &dir, false)?;
+    let set = REPORT.main_set;
+    let generated =
+        generate_set(&cfg.instances_dir.join(format!("{set}.csv")), &cfg.instances_dir.join(set), false)?;
     let instances: Vec<crate::model::Instance> =
         generated.files.iter().take(20).map(|p| crate::io::read_instance(p)).collect::<Result<_, _>>()?;
     let mut seen = std::collections::BTreeSet::new();
@@ -246,7 +247,7 @@ fn decision_times(cfg: &SuiteConfig, jobs: &[Job]) -> Result<String, SuiteError>
     pb.finish_and_clear();
     let milp = rows.iter().find(|r| r.0 == EXACT_SOLVER).map(|r| r.1);
     let mut md = String::from(
-        "## Decision time (one thread, one solve at a time)\n\nFirst 20 instances of `default` (N = 50), \
+        "## Decision time (one thread, one solve at a time)\n\nFirst 20 instances of the main set (N = 50), \
          each solved 3 times, fastest kept; includes option enumeration.\n\n\
          Every timed answer is judged by the evaluator (the runner's one path); `invalid` counts the \
          timed runs whose answer was an error.\n\n\

@@ -1,7 +1,7 @@
 //! The reinforcement-learning core shared by dnnrm's learned policies.
 //!
 //! Only what learners share lives here, one question per file; each learned solver's
-//! environment, policy and training live in its folder under [`crate::solvers`].
+//! environment, policy and training live in its folder under `src/solvers/`.
 //!
 //! | file            | question it answers                                              |
 //! |-----------------|------------------------------------------------------------------|

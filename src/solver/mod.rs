@@ -1,5 +1,5 @@
 //! The `Solver` trait, its options, settings, status and report, and its errors. A
-//! leaf: nothing here imports a solver (the registry lives in [`crate::solvers`]).
+//! leaf: nothing here imports a solver (the registry lives in the `solvers` folder).
 
 pub mod report;
 pub mod settings;

@@ -1,4 +1,11 @@
-//! The exact MILP of MODEL.md §6, after exact reductions, as HiGHS row problems.
+//! The exact MILP of MODEL.md §6, after exact reductions, written with good_lp.
+//!
+//! [`Block::model`] declares the variables with good_lp's `ProblemVariables`, writes the
+//! objective and every row below as good_lp expressions and constraints, and hands them
+//! to good_lp's HiGHS backend (`good_lp::solvers::highs`), which lays them out as a HiGHS
+//! problem ([`BlockModel`]); [`super::run`] solves it. Column `j` of that problem is the
+//! `j`-th variable declared: the `x` variables, then the `z` variables, so column values
+//! (HiGHS's solution, a warm start) are read and written in that order.
 //!
 //! **Variables.** `x_{n,o}` in {0,1} per task `n` and *shared* option `o` (an edge
 //! `(k, r, u)` Pareto pair or a cloud `(k, r)` option of the shared enumeration
@@ -18,6 +25,8 @@
 //! is the accuracy of the task's most accurate local option (0 if it has none). When no
 //! `x_{n,o}` is set the task runs that local option (or is rejected without one), so the
 //! local and reject decisions need no variable. The objective `A` is this over `N`.
+//! The model holds only the variable part (good_lp's HiGHS backend drops an objective
+//! constant); the constant `sum_n base_n` is [`Block::base`], added back by the caller.
 //!
 //! **Exact reductions**, each one replaces an optimal solution by one at least as good:
 //! 1. *Device storage.* Each device has exactly one task, and the enumeration only
@@ -38,7 +47,8 @@
 //! `tests/milp_exact.rs` proves the reductions against a brute force that uses none of
 //! them (full `(r, u)` grid, every local model, every cache subset).
 
-use highs::{Col, RowProblem};
+use good_lp::solvers::highs::{highs, HighsProblem};
+use good_lp::{constraint, variable, Constraint, Expression, ProblemVariables, SolverModel, Variable};
 
 use crate::model::{Assignment, Decision, Instance, Location, Solution, TaskOptions, FORMAT_VERSION};
 
@@ -111,6 +121,27 @@ pub struct Block {
     pub trivial_bound: f64,
 }
 
+/// A block's MILP as good_lp built it for HiGHS.
+#[derive(Debug)]
+pub struct BlockModel {
+    /// good_lp's HiGHS model. Its column `j` is the `j`-th variable added: the `x`
+    /// columns in [`Block::x`] order, then the `z` columns in [`Block::z`] order; the
+    /// column values of [`Block::decode`] and [`Block::warm_start_values`] use that order.
+    pub problem: HighsProblem,
+    /// Number of rows (constraints).
+    pub rows: usize,
+}
+
+/// `sum_j a_j v_j` as a good_lp expression.
+fn weighted(terms: impl Iterator<Item = (f64, Variable)>) -> Expression {
+    let (lower, upper) = terms.size_hint();
+    let mut e = Expression::with_capacity(upper.unwrap_or(lower));
+    for (a, v) in terms {
+        e.add_mul(a, v);
+    }
+    e
+}
+
 /// The column values of a block, decoded into per-task decisions and cache contents.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decoded {
@@ -159,90 +190,111 @@ impl Block {
         self.z.binary_search(&(m, k)).ok().map(|i| self.x.len() + i)
     }
 
-    /// The HiGHS problem (maximise): binary columns when `integer`, else the LP
-    /// relaxation with every column in [0, 1]. Returns it with its number of rows.
-    pub fn problem(&self, inst: &Instance, integer: bool) -> (RowProblem, usize) {
-        let mut p = RowProblem::default();
-        let mut cols: Vec<Col> = Vec::with_capacity(self.n_cols());
-        for c in &self.x {
-            cols.push(p.add_column_with_integrality(c.gain, 0.0..=1.0, integer));
-        }
-        for _ in &self.z {
-            cols.push(p.add_column_with_integrality(0.0, 0.0..=1.0, integer));
-        }
+    /// The block's MILP written with good_lp (maximise): binary variables when
+    /// `integer`, else the LP relaxation with every variable in [0, 1]. Rows that can
+    /// never bind are left out (see the module docs).
+    pub fn model(&self, inst: &Instance, integer: bool) -> BlockModel {
+        let domain = || if integer { variable().binary() } else { variable().clamp(0, 1) };
+        let mut vars = ProblemVariables::new();
+        // Added in column order: `x` then `z` (see [`BlockModel::problem`]).
+        let x: Vec<Variable> = vars.add_vector(domain(), self.x.len());
+        let z: Vec<Variable> = vars.add_vector(domain(), self.z.len());
+        let z_var = |m: usize, k: usize| self.z.binary_search(&(m, k)).ok().map(|j| z[j]);
+
+        // max sum_{n,o} (alpha_o - base_n) x_{n,o}  (the constant sum_n base_n is `base`)
+        let objective = weighted(self.x.iter().zip(&x).map(|(c, &v)| (c.gain, v)));
+        let mut problem = vars.maximise(objective).using(highs);
         let mut rows = 0;
-        // Per task: one option, and placement per edge model.
-        let mut i = 0;
-        while i < self.x.len() {
-            let n = self.x[i].task;
-            let end = i + self.x[i..].iter().take_while(|c| c.task == n).count();
-            if end - i > 1 {
-                p.add_row(..=1.0, (i..end).map(|j| (cols[j], 1.0)));
-                rows += 1;
+        let mut add = |row: Constraint| {
+            problem.add_constraint(row);
+            rows += 1;
+        };
+
+        for (n, range) in self.task_ranges() {
+            let options = &self.x[range.clone()];
+            let xs = &x[range];
+            // One option per task: sum_o x_{n,o} <= 1.
+            if xs.len() > 1 {
+                let chosen: Expression = xs.iter().copied().sum();
+                add(constraint!(chosen <= 1));
             }
-            let m = self.x[i].edge;
-            let mut models: Vec<usize> = self.x[i..end]
+            // Placement: sum_{(r,u)} x_{n,(k,r,u)} <= z_{m,k} per edge model k.
+            let m = inst.devices[n].edge;
+            let mut models: Vec<usize> = options
                 .iter()
                 .filter(|c| c.assignment.location == Location::Edge)
                 .map(|c| c.assignment.model)
                 .collect();
             models.dedup(); // edge options of one model are contiguous
             for k in models {
-                let zc = self.z_index(m, k).map(|j| cols[j]);
-                let terms = (i..end)
-                    .filter(|&j| {
-                        let a = &self.x[j].assignment;
-                        a.location == Location::Edge && a.model == k
-                    })
-                    .map(|j| (cols[j], 1.0))
-                    .chain(zc.map(|c| (c, -1.0)));
-                p.add_row(..=0.0, terms);
-                rows += 1;
+                let on_k: Expression = options
+                    .iter()
+                    .zip(xs)
+                    .filter(|(c, _)| c.assignment.location == Location::Edge && c.assignment.model == k)
+                    .map(|(_, &v)| v)
+                    .sum();
+                match z_var(m, k) {
+                    Some(zk) => add(constraint!(on_k <= zk)),
+                    None => add(constraint!(on_k <= 0)),
+                }
             }
-            i = end;
         }
+
         for &m in &self.edges {
             let e = &inst.edges[m];
-            let zs: Vec<usize> = (0..self.z.len()).filter(|&j| self.z[j].0 == m).collect();
-            let total_mb: f64 = zs.iter().map(|&j| inst.models[self.z[j].1].size_mb).sum();
-            if total_mb > e.cache_mb {
-                let terms = zs.iter().map(|&j| (cols[self.x.len() + j], inst.models[self.z[j].1].size_mb));
-                p.add_row(..=e.cache_mb, terms);
-                rows += 1;
+            let size = |j: usize| inst.models[self.z[j].1].size_mb;
+            let cached: Vec<usize> = (0..self.z.len()).filter(|&j| self.z[j].0 == m).collect();
+            // Cache: sum_k S_k z_{m,k} <= C_m.
+            if cached.iter().map(|&j| size(j)).sum::<f64>() > e.cache_mb {
+                let stored = weighted(cached.iter().map(|&j| (size(j), z[j])));
+                add(constraint!(stored <= e.cache_mb));
             }
             let on_m: Vec<usize> = (0..self.x.len()).filter(|&j| self.x[j].edge == m).collect();
-            // A row binds only if the largest demand per task can exceed the capacity.
-            let max_sum = |f: &dyn Fn(&Assignment) -> u32| -> u64 {
-                let mut total = 0u64;
-                let mut j = 0;
-                while j < on_m.len() {
-                    let n = self.x[on_m[j]].task;
-                    let mut most = 0;
-                    while j < on_m.len() && self.x[on_m[j]].task == n {
-                        most = most.max(f(&self.x[on_m[j]].assignment));
-                        j += 1;
-                    }
-                    total += u64::from(most);
-                }
-                total
-            };
-            if max_sum(&|a| a.rbs) > u64::from(e.rbs) {
-                p.add_row(
-                    ..=f64::from(e.rbs),
-                    on_m.iter().map(|&j| (cols[j], f64::from(self.x[j].assignment.rbs))),
-                );
-                rows += 1;
+            let demand = |j: usize, f: fn(&Assignment) -> u32| (f64::from(f(&self.x[j].assignment)), x[j]);
+            // Spectrum: sum r x <= NB_m.
+            if self.max_demand(&on_m, |a| a.rbs) > u64::from(e.rbs) {
+                let used = weighted(on_m.iter().map(|&j| demand(j, |a| a.rbs)));
+                add(constraint!(used <= f64::from(e.rbs)));
             }
-            if max_sum(&|a| a.units) > u64::from(e.units) {
-                let terms = on_m
-                    .iter()
-                    .filter(|&&j| self.x[j].assignment.units > 0)
-                    .map(|&j| (cols[j], f64::from(self.x[j].assignment.units)));
-                p.add_row(..=f64::from(e.units), terms);
-                rows += 1;
+            // Computing: sum u x <= U_m (edge options only).
+            if self.max_demand(&on_m, |a| a.units) > u64::from(e.units) {
+                let used = weighted(
+                    on_m.iter().filter(|&&j| self.x[j].assignment.units > 0).map(|&j| demand(j, |a| a.units)),
+                );
+                add(constraint!(used <= f64::from(e.units)));
             }
         }
-        (p, rows)
+        BlockModel { problem, rows }
+    }
+
+    /// Each task of the block with the range of its (contiguous) `x` columns.
+    fn task_ranges(&self) -> Vec<(usize, std::ops::Range<usize>)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.x.len() {
+            let n = self.x[i].task;
+            let end = i + self.x[i..].iter().take_while(|c| c.task == n).count();
+            out.push((n, i..end));
+            i = end;
+        }
+        out
+    }
+
+    /// `sum_n max_o f(o)` over the tasks of the given `x` columns: a capacity row binds
+    /// only if this exceeds the capacity.
+    fn max_demand(&self, cols: &[usize], f: fn(&Assignment) -> u32) -> u64 {
+        let mut total = 0u64;
+        let mut j = 0;
+        while j < cols.len() {
+            let n = self.x[cols[j]].task;
+            let mut most = 0;
+            while j < cols.len() && self.x[cols[j]].task == n {
+                most = most.max(f(&self.x[cols[j]].assignment));
+                j += 1;
+            }
+            total += u64::from(most);
+        }
+        total
     }
 
     /// Column values of a known solution (a warm start): each task's shared

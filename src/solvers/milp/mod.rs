@@ -1,10 +1,12 @@
-//! `milp`: the exact MILP of MODEL.md §6 solved by HiGHS, and `milp-lp`: its LP
-//! relaxation, a cheap upper bound on `A`.
+//! `milp`: the exact MILP of MODEL.md §6, written with good_lp and solved by HiGHS, and
+//! `milp-lp`: its LP relaxation, a cheap upper bound on `A`.
 //!
-//! The encoding and its exact reductions are documented in [`encoding`]; how one HiGHS
-//! solve is run (own OS thread, silenced, wall-clock guard) in [`run`]. By default the
-//! MILP is solved as one independent MILP per edge server (reduction 5 of
-//! [`encoding`]): the optimum and the bound are the sums over servers.
+//! The encoding (variables, objective and rows as good_lp expressions and constraints)
+//! and its exact reductions are documented in [`encoding`]; how one solve is run (the
+//! good_lp model handed to HiGHS through `HighsProblem::try_into_inner`, in its own OS
+//! thread, silenced, with a wall-clock guard) in [`run`]. By default the MILP is solved
+//! as one independent MILP per edge server (reduction 5 of [`encoding`]): the optimum
+//! and the bound are the sums over servers.
 //!
 //! Status rules of `milp`, so that a non-optimal answer is never called optimal:
 //! - `optimal`: every per-server MILP ended with HiGHS status *optimal* (within
@@ -16,10 +18,9 @@
 //!   accurate local model, or rejected), which is feasible;
 //! - `heuristic`: HiGHS stopped on another limit, or reported optimal but the decoded
 //!   objective does not match its bound;
-//! - `fallback`: the MILP failed (a HiGHS error, an undecodable or invalid solution), or
-//!   a server ended without a HiGHS incumbent, and `SolverConfig::fallback` names a
-//!   solver: its solution is returned, with the reason;
-//! - `no-solution`: the MILP failed and no fallback is configured: reject-all.
+//! - `no-solution`: the MILP failed (a HiGHS error, an undecodable or invalid
+//!   solution): reject-all, with the reason. Falling back to another solver is the
+//!   benchmark runner's business, not the MILP's.
 //!
 //! `bound` is always a valid upper bound on `A` when present: per server the HiGHS
 //! `mip_dual_bound` (plus the encoding's constant), or the solver-free bound
@@ -177,11 +178,11 @@ fn solve_blocks(
             continue;
         }
         let t0 = Instant::now();
-        let (problem, n_rows) = block.problem(inst, integer);
+        let model = block.model(inst, integer);
         let initial = warm.map(|s| block.warm_start_values(inst, s));
         build_s += t0.elapsed().as_secs_f64();
         vars += block.n_cols();
-        rows += n_rows;
+        rows += model.rows;
         let budget = deadline.map(|d| {
             let left = d.saturating_duration_since(Instant::now());
             left / u32::try_from(prep.blocks.len() - i).unwrap_or(u32::MAX)
@@ -192,12 +193,12 @@ fn solve_blocks(
             mip_rel_gap,
             guard: budget.map(|b| b + GUARD_GRACE),
         };
-        runs.push(classify(run::run(problem, initial, &settings), integer));
+        runs.push(classify(run::run(model.problem, initial, &settings), integer));
     }
     (runs, build_s, vars, rows)
 }
 
-/// An invalid `milp` configuration.
+/// Invalid `milp` settings, caught by [`Milp::new`].
 #[derive(Debug, thiserror::Error)]
 pub enum MilpError {
     #[error("milp: mip_rel_gap must be a finite number >= 0, got {0}")]
@@ -205,6 +206,7 @@ pub enum MilpError {
 }
 
 /// The exact MILP solver `milp`.
+#[derive(Debug, Clone)]
 pub struct Milp {
     /// Relative MIP gap at which HiGHS stops (0: prove optimality).
     pub mip_rel_gap: f64,
@@ -212,28 +214,16 @@ pub struct Milp {
     pub warm_start: bool,
     /// One MILP per edge server (exact; see [`encoding`]) instead of one for all.
     pub decompose: bool,
-    fallback: Option<(String, Box<dyn Solver>)>,
 }
 
 impl Default for Milp {
     fn default() -> Self {
-        Milp { mip_rel_gap: 0.0, warm_start: false, decompose: true, fallback: None }
-    }
-}
-
-impl std::fmt::Debug for Milp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Milp")
-            .field("mip_rel_gap", &self.mip_rel_gap)
-            .field("warm_start", &self.warm_start)
-            .field("decompose", &self.decompose)
-            .field("fallback", &self.fallback.as_ref().map(|(n, _)| n))
-            .finish()
+        Milp { mip_rel_gap: 0.0, warm_start: false, decompose: true }
     }
 }
 
 impl Milp {
-    /// Validates the configuration once: a finite non-negative gap.
+    /// Validates the settings once: `mip_rel_gap` must be finite and non-negative.
     pub fn new(mip_rel_gap: f64, warm_start: bool) -> Result<Self, MilpError> {
         if !(mip_rel_gap.is_finite() && mip_rel_gap >= 0.0) {
             return Err(MilpError::Gap(mip_rel_gap));
@@ -246,52 +236,20 @@ impl Milp {
         self.decompose = decompose;
         self
     }
+}
 
-    /// The answer when the MILP failed or left a server without an incumbent.
-    fn fall_back(
-        &self,
-        inst: &Instance,
-        opts: &SolveOptions,
-        start: Instant,
-        why: String,
-        bound: Option<f64>,
-        stats: &[(&str, f64)],
-    ) -> Result<SolveReport, SolverError> {
-        let mut rep = match &self.fallback {
-            Some((name, solver)) => {
-                let sub = SolveOptions {
-                    time_limit: opts.time_limit.map(|t| t.saturating_sub(start.elapsed())),
-                    ..opts.clone()
-                };
-                match solver.solve(inst, &sub) {
-                    Ok(r) => SolveReport::new(
-                        r.solution,
-                        Status::Fallback,
-                        format!("milp: {why}; solution from fallback `{name}` ({}: {})", r.status, r.reason),
-                    ),
-                    Err(e) => SolveReport::new(
-                        Solution::reject_all(inst),
-                        Status::NoSolution,
-                        format!("milp: {why}; fallback `{name}` failed too ({e}); reject-all returned"),
-                    ),
-                }
-            }
-            None => SolveReport::new(
-                Solution::reject_all(inst),
-                Status::NoSolution,
-                format!("milp: {why}; no fallback configured, reject-all returned"),
-            ),
-        };
-        rep.bound = bound;
-        for &(k, v) in stats.iter().filter(|(k, _)| *k != "gap") {
-            rep = rep.with_stat(k, v);
-        }
-        // The gap of the answer actually returned, against the MILP's bound.
-        if let (Some(b), Ok(e)) = (bound, evaluate(inst, &rep.solution)) {
-            rep = rep.with_stat("gap", if b > 0.0 { ((b - e.objective) / b).max(0.0) } else { 0.0 });
-        }
-        Ok(rep)
+/// The answer when the MILP failed: reject-all (always feasible), no bound (the
+/// failed solve's numbers are not trusted), and the stats gathered so far.
+fn failed(inst: &Instance, why: &str, stats: &[(&str, f64)]) -> SolveReport {
+    let mut rep = SolveReport::new(
+        Solution::reject_all(inst),
+        Status::NoSolution,
+        format!("milp: {why}; reject-all returned"),
+    );
+    for &(k, v) in stats {
+        rep = rep.with_stat(k, v);
     }
+    rep
 }
 
 fn decode_all(prep: &Prepared, runs: &[BlockRun]) -> Result<Vec<Decoded>, String> {
@@ -355,19 +313,19 @@ impl Solver for Milp {
             ("sub_milps", prep.blocks.iter().filter(|b| b.n_cols() > 0).count() as f64),
         ]);
 
-        if let Some(why) = runs.iter().find_map(|r| r.failure.clone()) {
-            return self.fall_back(inst, opts, start, why, None, &stats);
+        if let Some(why) = runs.iter().find_map(|r| r.failure.as_deref()) {
+            return Ok(failed(inst, why, &stats));
         }
         let decoded = match decode_all(&prep, &runs) {
             Ok(d) => d,
-            Err(why) => return self.fall_back(inst, opts, start, why, None, &stats),
+            Err(why) => return Ok(failed(inst, &why, &stats)),
         };
         let solution = assemble(inst, &prep.choices, &decoded);
         let objective = match evaluate(inst, &solution) {
             Ok(e) => e.objective,
             Err(v) => {
                 let why = format!("the decoded MILP solution is invalid ({v})");
-                return self.fall_back(inst, opts, start, why, None, &stats);
+                return Ok(failed(inst, &why, &stats));
             }
         };
         let bound = bound_sum(&prep, &runs) / n;
@@ -386,7 +344,6 @@ impl Solver for Milp {
         }
         let unproven: Vec<String> =
             notes.iter().map(|(k, c)| format!("{k} on {c} of {} sub-MILP(s)", runs.len())).collect();
-        let without_incumbent = runs.iter().any(|r| r.values.is_none());
         let (status, reason) = if unproven.is_empty() {
             let tolerance =
                 self.mip_rel_gap * bound + prep.blocks.len() as f64 * HIGHS_MIP_ABS_GAP / n + 1e-9;
@@ -407,9 +364,6 @@ impl Solver for Milp {
                 );
                 (Status::Heuristic, format!("{why}; {gap_text}"))
             }
-        } else if without_incumbent && self.fallback.is_some() {
-            let why = format!("no HiGHS incumbent ({})", unproven.join("; "));
-            return self.fall_back(inst, opts, start, why, Some(bound), &stats);
         } else if runs.iter().any(|r| r.hit_time_limit) {
             let missing = runs.iter().filter(|r| r.values.is_none()).count();
             let base = if missing > 0 {
@@ -517,5 +471,35 @@ impl Solver for MilpLp {
             .with_stat("constraints", rows as f64);
         rep.bound = bound;
         Ok(rep)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{generate, ScenarioParams};
+
+    #[test]
+    fn settings_are_checked_once() {
+        for bad in [-0.1, f64::NAN, f64::INFINITY] {
+            assert!(matches!(Milp::new(bad, false), Err(MilpError::Gap(_))), "gap {bad} accepted");
+        }
+        let m = Milp::new(0.01, true).expect("a valid gap");
+        assert_eq!((m.mip_rel_gap, m.warm_start, m.decompose), (0.01, true, true));
+        let msg = Milp::new(-1.0, false).expect_err("negative gap").to_string();
+        assert!(msg.contains("mip_rel_gap must be a finite number >= 0, got -1"), "{msg}");
+    }
+
+    #[test]
+    fn a_failed_milp_returns_reject_all_without_a_bound() {
+        let p = ScenarioParams { n_devices: 6, n_edges: 2, ..ScenarioParams::default() };
+        let inst = generate(&p.check().expect("valid"), 3, "failed");
+        let rep = failed(&inst, "HiGHS ended with status `solve error`", &[("build_s", 0.5)]);
+        assert_eq!(rep.status, Status::NoSolution);
+        assert_eq!(rep.solution, Solution::reject_all(&inst));
+        assert_eq!(rep.reason, "milp: HiGHS ended with status `solve error`; reject-all returned");
+        assert_eq!(rep.bound, None);
+        assert_eq!(rep.stats["build_s"], 0.5);
+        assert_eq!(evaluate(&inst, &rep.solution).expect("reject-all is valid").objective, 0.0);
     }
 }

@@ -1,13 +1,24 @@
-//! Running one HiGHS solve safely: in a freshly spawned OS thread (HiGHS fixes its
-//! thread count per OS thread at the first solve, so a new thread honours `threads`
-//! on every call), silenced, with a wall-clock guard (HiGHS does not check its time
-//! limit in every phase), and with every HiGHS status turned into plain data.
+//! Running one HiGHS solve of a good_lp model safely.
+//!
+//! The model is built with good_lp ([`super::encoding::Block::model`]), but solved
+//! through good_lp's escape hatch: [`HighsProblem::try_into_inner`] hands over the
+//! underlying [`highs::Model`], which is solved and read with the `highs` crate. good_lp's
+//! own `solve()` is not used because it does not expose the MIP dual bound, the node
+//! count or the iteration count, and it reports an optimal solve with a non-zero gap as
+//! `GapLimit`. good_lp keeps options and initial solutions in its `HighsProblem` and
+//! applies them only in its own `solve()`, so they are set here, on the inner model.
+//!
+//! The solve runs in a freshly spawned OS thread (HiGHS fixes its thread count per OS
+//! thread at the first solve, so a new thread honours `threads` on every call),
+//! silenced, with a wall-clock guard (HiGHS does not check its time limit in every
+//! phase), and every HiGHS status is turned into plain data.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use highs::{HighsModelStatus, HighsOptionValue, HighsSolutionStatus, RowProblem, Sense, SolvedModel};
+use good_lp::solvers::highs::HighsProblem;
+use highs::{HighsModelStatus, HighsOptionValue, HighsSolutionStatus, SolvedModel};
 
 extern "C" {
     // Part of the HiGHS C API linked by `highs-sys`; the safe `highs` crate only reads
@@ -89,10 +100,10 @@ fn opt<V: HighsOptionValue>(model: &mut highs::Model, name: &str, value: V) -> R
     model.try_set_option(name, value).map_err(|_| format!("HiGHS rejected option `{name}`"))
 }
 
-fn run_here(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Result<RunResult, String> {
+fn run_here(problem: HighsProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Result<RunResult, String> {
     let t0 = Instant::now();
-    let mut model =
-        problem.try_optimise(Sense::Maximise).map_err(|e| format!("HiGHS refused the model: {e:?}"))?;
+    // Loads good_lp's problem (with its sense, maximise) into a HiGHS instance.
+    let mut model = problem.try_into_inner().map_err(|e| format!("HiGHS refused the model: {e}"))?;
     opt(&mut model, "output_flag", false)?;
     opt(&mut model, "log_to_console", false)?;
     opt(&mut model, "threads", i32::try_from(s.threads.max(1)).unwrap_or(1))?;
@@ -108,8 +119,9 @@ fn run_here(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> 
     Ok(collect(&solved, t0.elapsed().as_secs_f64()))
 }
 
-/// Solves `problem` (maximise) in a new OS thread and waits at most `s.guard`.
-pub fn run(problem: RowProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Outcome {
+/// Solves `problem` (good_lp's HiGHS model, maximise) in a new OS thread and waits at
+/// most `s.guard`. `initial` holds column values in the model's column order.
+pub fn run(problem: HighsProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Outcome {
     let (tx, rx) = mpsc::channel();
     let settings = s.clone();
     let spawned = std::thread::Builder::new().name("dnnrm-highs".into()).spawn(move || {
