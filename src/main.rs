@@ -11,8 +11,8 @@ use dnnrm::bench::runner::{progress_bar, shard};
 use dnnrm::bench::sets::{available_sets, generate_set};
 use dnnrm::bench::suite::{run_set, run_suite, SuiteConfig};
 use dnnrm::bench::{build_jobs, load_batch, run_job, JobSpec, Jobs, RowContext, EXACT_SOLVER};
-use dnnrm::io::results::{merge, write_rows};
-use dnnrm::io::{read_instance, read_solution, write_json_atomic, ResultRow};
+use dnnrm::io::results::{merge, OnConflict};
+use dnnrm::io::{read_instance, read_solution, write_json_atomic, ResultRow, ResultsFile};
 use dnnrm::model::evaluate;
 use dnnrm::rl::harness::TrainOutcome;
 use dnnrm::rl::{Callback, EarlyStopping, Event, Progress, ProgressReporter, StopReason};
@@ -21,6 +21,19 @@ use dnnrm::scenario::{generate, ScenarioParams, PARAM_NAMES};
 use dnnrm::solver::{SolveOptions, SolverSettings};
 use dnnrm::solvers::drl::Variant;
 use dnnrm::solvers::{create, registry};
+
+/// Prints a line to stdout. A closed pipe (e.g. `dnnrm solve ... | head -1`) ends the
+/// program quietly, as other Unix tools do, instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
 
 #[derive(Parser)]
 #[command(name = "dnnrm", version, about = "Resource management for DNN inference in end-edge-cloud IIoT")]
@@ -53,6 +66,10 @@ enum Cmd {
         inputs: Vec<PathBuf>,
         #[arg(long)]
         out: PathBuf,
+        /// What to do when two inputs hold the same run with different results:
+        /// error (refuse), first or last (keep that input's row).
+        #[arg(long, default_value = "error")]
+        on_conflict: OnConflict,
     },
     /// Train a learned solver (writes the best checkpoint and curve.csv).
     #[command(subcommand)]
@@ -188,10 +205,10 @@ struct GenerateArgs {
 #[derive(clap::Args)]
 struct SolverFlags {
     /// Time limit per solve, seconds.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     time_limit: Option<f64>,
     /// Threads per solve (MILP).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
     threads: usize,
     /// Checkpoint folder of a learned solver.
     #[arg(long)]
@@ -258,9 +275,10 @@ struct EvalArgs {
     /// Comma-separated solver names, or `all`.
     #[arg(long, default_value = "all")]
     solvers: String,
-    /// Comma-separated seeds; each solver runs once per seed.
-    #[arg(long, default_value = "0")]
-    seeds: String,
+    /// Comma-separated seeds; each solver runs once per seed (default 0). For a learned
+    /// solver they choose the training seeds of the checkpoints to run (default: all).
+    #[arg(long, allow_hyphen_values = true)]
+    seeds: Option<String>,
     /// Results CSV. Rows already in it (same instance, solver, options, seed and
     /// revision) are skipped unless --fresh.
     #[arg(long)]
@@ -269,10 +287,10 @@ struct EvalArgs {
     #[arg(long)]
     fresh: bool,
     /// Run only shard i of n (instances whose index modulo n is i), e.g. 0/4.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     shard: Option<String>,
     /// Worker threads over instances (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     jobs: Option<usize>,
     /// Folder of learned solvers' checkpoints (<solver>/seed<k>/).
     #[arg(long, default_value = "models")]
@@ -290,7 +308,7 @@ struct BenchArgs {
     #[arg(long)]
     fresh: bool,
     /// Run only shard i of n of every set (writes <set>.shard<i>of<n>.csv).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     shard: Option<String>,
     /// Folder of learned solvers' checkpoints (<solver>/seed<k>/).
     #[arg(long, default_value = "models")]
@@ -308,7 +326,7 @@ struct BenchArgs {
     #[arg(long, default_value = "results")]
     out_dir: PathBuf,
     /// Worker threads over instances (default: all cores).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     jobs: Option<usize>,
     #[command(flatten)]
     flags: SolverFlags,
@@ -322,7 +340,7 @@ fn main() -> ExitCode {
         Cmd::Validate { instance, solution } => cmd_validate(&instance, &solution),
         Cmd::Eval(a) => cmd_eval(a),
         Cmd::Bench(a) => cmd_bench(a),
-        Cmd::Merge { inputs, out } => cmd_merge(&inputs, &out),
+        Cmd::Merge { inputs, out, on_conflict } => cmd_merge(&inputs, &out, on_conflict),
         Cmd::Train(TrainCmd::Drl(a)) => cmd_train_drl(a),
         Cmd::Train(TrainCmd::Ddpg(a)) => cmd_train_ddpg(a),
         Cmd::Solvers => {
@@ -330,7 +348,7 @@ fn main() -> ExitCode {
                 let takes: Vec<&str> = s.settings.iter().map(|x| x.flag()).collect();
                 let takes =
                     if takes.is_empty() { String::new() } else { format!(" [takes {}]", takes.join(", ")) };
-                println!("{:<14} {}{takes}", s.name, s.description);
+                out!("{:<14} {}{takes}", s.name, s.description);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -354,7 +372,7 @@ fn cmd_generate(a: GenerateArgs) -> Result<ExitCode> {
         for e in &set.errors {
             eprintln!("skipped: {e}");
         }
-        println!("wrote {} instances and list.csv to {}", set.files.len(), dir.display());
+        out!("wrote {} instances and list.csv to {}", set.files.len(), dir.display());
         return Ok(if set.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
     }
     let mut params = ScenarioParams::default();
@@ -363,9 +381,11 @@ fn cmd_generate(a: GenerateArgs) -> Result<ExitCode> {
     }
     let scenario = params.check()?;
     let out = a.out.context("give --out FILE (or --scenarios CSV --out-dir DIR)")?;
-    let inst = generate(&scenario, a.seed, &a.id.unwrap_or_else(|| format!("seed{}", a.seed)));
+    let id = a.id.unwrap_or_else(|| format!("seed{}", a.seed));
+    dnnrm::io::csvfiles::check_id(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+    let inst = generate(&scenario, a.seed, &id);
     write_json_atomic(&out, &inst)?;
-    println!("wrote {} ({} tasks, {} edge servers)", out.display(), inst.n_tasks(), inst.edges.len());
+    out!("wrote {} ({} tasks, {} edge servers)", out.display(), inst.n_tasks(), inst.edges.len());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -382,10 +402,10 @@ fn cmd_solve(a: SolveArgs) -> Result<ExitCode> {
     if let (Some(out), Some(report)) = (&a.out, &report) {
         write_json_atomic(out, &report.solution)?;
     }
-    println!("{}", metrics_line(&row));
+    out!("{}", metrics_line(&row));
     if let Some(report) = report.filter(|_| row.ok()) {
         for (k, v) in &report.stats {
-            println!("  {k} = {v}");
+            out!("  {k} = {v}");
         }
         Ok(ExitCode::SUCCESS)
     } else {
@@ -422,7 +442,7 @@ fn cmd_validate(instance: &Path, solution: &Path) -> Result<ExitCode> {
     let sol = read_solution(solution)?;
     match evaluate(&inst, &sol) {
         Ok(ev) => {
-            println!(
+            out!(
                 "valid: objective={:.6} served={:.4} local={} edge={} cloud={} rejected={} rb_util={:.4} compute_util={:.4}",
                 ev.objective,
                 ev.served_fraction,
@@ -483,10 +503,10 @@ fn set_jobs(jobs: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-fn job_spec(solvers: &str, seeds: &str, flags: &SolverFlags, models_dir: &Path) -> Result<JobSpec> {
+fn job_spec(solvers: &str, seeds: Option<&str>, flags: &SolverFlags, models_dir: &Path) -> Result<JobSpec> {
     Ok(JobSpec {
         solvers: solver_names(solvers)?,
-        seeds: seeds_from(seeds)?,
+        seeds: seeds.map(seeds_from).transpose()?,
         settings: flags.settings(),
         fallback: flags.fallback.clone(),
         base: flags.options(0)?,
@@ -497,7 +517,7 @@ fn job_spec(solvers: &str, seeds: &str, flags: &SolverFlags, models_dir: &Path) 
 fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
     set_jobs(a.jobs)?;
     let Jobs { jobs, warnings } =
-        build_jobs(&job_spec(&a.solvers, &a.seeds, &a.flags, &a.models_dir)?, false)?;
+        build_jobs(&job_spec(&a.solvers, a.seeds.as_deref(), &a.flags, &a.models_dir)?, false)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -512,7 +532,7 @@ fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
     };
     let batch = a.scenarios.as_deref().or(a.instances.as_deref()).unwrap_or(Path::new("batch"));
     let set = batch.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let done = run_set(&set, &items, &jobs, &a.out, a.fresh)?;
+    let done = run_set("eval", &set, &items, &jobs, &a.out, a.fresh)?;
     for e in &done.load_errors {
         eprintln!("skipped: {e}");
     }
@@ -526,9 +546,11 @@ fn cmd_eval(a: EvalArgs) -> Result<ExitCode> {
     Ok(if skipped == 0 && failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
-fn cmd_merge(inputs: &[PathBuf], out: &Path) -> Result<ExitCode> {
-    let rows = merge(inputs, EXACT_SOLVER)?;
-    write_rows(out, &rows)?;
+fn cmd_merge(inputs: &[PathBuf], out: &Path, on_conflict: OnConflict) -> Result<ExitCode> {
+    let rows = merge(inputs, EXACT_SOLVER, on_conflict)?;
+    // The output is a results file like any other: locked while written.
+    let mut file = ResultsFile::open(Some(out), false, EXACT_SOLVER)?;
+    file.insert(rows.clone())?;
     eprintln!("{}: {} rows from {} files", out.display(), rows.len(), inputs.len());
     Ok(ExitCode::SUCCESS)
 }
@@ -540,11 +562,16 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
     } else {
         a.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
+    for set in &sets {
+        // Set names name files and folders (<instances-dir>/<set>.csv, <out-dir>/<set>.csv).
+        dnnrm::io::csvfiles::check_id(set)
+            .map_err(|e| anyhow::anyhow!("--sets: {}", e.replacen("id", "set name", 1)))?;
+    }
     let cfg = SuiteConfig {
         instances_dir: a.instances_dir.clone(),
         out_dir: a.out_dir.clone(),
         sets,
-        jobs: job_spec(&a.solvers, "0", &a.flags, &a.models_dir)?,
+        jobs: job_spec(&a.solvers, None, &a.flags, &a.models_dir)?,
         fresh: a.fresh,
         command: std::env::args().collect::<Vec<_>>().join(" "),
         shard: shard_from(a.shard.as_deref())?,

@@ -167,6 +167,9 @@ fn bench_writes_tables_and_plots_for_a_small_set() {
     assert_eq!(&png[1..4], b"PNG");
     // The ratio to the optimum is filled only where the MILP proved optimality.
     let rows = read_rows(&out.join("default.csv")).unwrap();
+    assert_eq!(rows.len(), 9);
+    assert!(rows.iter().all(|r| r.set == "default"), "rows carry their set's name");
+    assert!(rows.iter().all(|r| r.revision == env!("DNNRM_REVISION")), "the binary's revision");
     assert!(rows.iter().all(|r| r.ratio_to_opt.is_some() == (r.status != RowStatus::Error)));
     assert!(rows.iter().filter(|r| r.solver == "milp").all(|r| r.ratio_to_opt == Some(1.0)));
 }

@@ -204,11 +204,11 @@ fn training_is_deterministic_and_keeps_the_best_policy() {
     // the saved policy is the best evaluation, and acting with it reproduces its score
     let (best_step, best) = ra.best.unwrap();
     let p = OneShotPolicy::load(&a).unwrap();
-    assert_eq!((p.meta().step, p.meta().val_objective), (best_step, best));
+    assert_eq!((p.meta().step, p.state().val_objective), (best_step, best));
     let sc = ScenarioParams::default().check().unwrap();
     let val = dnnrm::solvers::ddpg::env::validation_set(&sc, 3).unwrap();
     let obs: Vec<f32> = val.iter().flat_map(|s| s.obs.iter().copied()).collect();
-    let (obj, _) = dnnrm::solvers::ddpg::train::score_actions(&val, &p.act(&obs), &p.meta().env).unwrap();
+    let (obj, _) = dnnrm::solvers::ddpg::train::score_actions(&val, &p.act(&obs), p.env()).unwrap();
     assert!((obj - best).abs() < 1e-9, "reloaded policy scores {obj}, saved {best}");
     // a different seed gives a different run
     let mut other = tiny_training();

@@ -117,7 +117,7 @@ fn options_hold_only_the_settings_that_apply() {
     // built, as is a fallback that is the solver itself or unknown.
     let spec = |solvers: &[&str], settings: SolverSettings, fallback: Option<&str>| JobSpec {
         solvers: solvers.iter().map(|s| s.to_string()).collect(),
-        seeds: vec![0],
+        seeds: None,
         settings,
         fallback: fallback.map(str::to_string),
         base: SolveOptions::default(),
@@ -136,7 +136,7 @@ fn a_solver_that_cannot_load_gets_error_rows_and_the_others_still_run() {
     let dir = tempfile::tempdir().unwrap();
     let spec = JobSpec {
         solvers: vec!["greedy".into(), "drl".into()],
-        seeds: vec![0],
+        seeds: None,
         settings: SolverSettings::default(),
         fallback: None,
         base: SolveOptions::default(),

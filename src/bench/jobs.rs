@@ -15,8 +15,9 @@ use crate::solvers::{create, info};
 pub struct JobSpec {
     /// Solver names (registry names).
     pub solvers: Vec<String>,
-    /// Run seeds for solvers without checkpoints.
-    pub seeds: Vec<u64>,
+    /// Run seeds (default `[0]`); for a learned solver without `--checkpoint`, the
+    /// training seeds of the checkpoints to run (default: every checkpoint found).
+    pub seeds: Option<Vec<u64>>,
     /// Solver settings as given; each solver must take every given one.
     pub settings: SolverSettings,
     /// Solver run when the primary fails, labelled `fallback`.
@@ -91,7 +92,22 @@ pub fn build_jobs(spec: &JobSpec, skip_untrained: bool) -> Result<Jobs, SolverEr
             });
         }
         let explicit = spec.settings.checkpoint.is_some();
-        let found = if entry.learned && !explicit { checkpoints(&spec.models_dir, name) } else { vec![] };
+        let mut found = if entry.learned && !explicit { checkpoints(&spec.models_dir, name) } else { vec![] };
+        if let (Some(seeds), false) = (&spec.seeds, found.is_empty()) {
+            if let Some(missing) = seeds.iter().find(|s| !found.iter().any(|(k, _)| k == *s)) {
+                let have: Vec<String> = found.iter().map(|(k, _)| k.to_string()).collect();
+                return Err(SolverError::Config {
+                    solver: name.clone(),
+                    reason: format!(
+                        "no checkpoint for seed {missing} in {}/{name}/ (a learned solver runs once per \
+                         checkpoint, and --seeds chooses among them: {})",
+                        spec.models_dir.display(),
+                        have.join(", ")
+                    ),
+                });
+            }
+            found.retain(|(k, _)| seeds.contains(k));
+        }
         if entry.learned && !explicit && found.is_empty() && skip_untrained {
             out.warnings.push(format!(
                 "{name}: no checkpoint in {}/{name}/seed<k>/ (train it with `dnnrm train`); skipped",
@@ -100,7 +116,7 @@ pub fn build_jobs(spec: &JobSpec, skip_untrained: bool) -> Result<Jobs, SolverEr
             continue;
         }
         let configs: Vec<(SolverSettings, Vec<u64>)> = if found.is_empty() {
-            vec![(spec.settings.clone(), spec.seeds.clone())]
+            vec![(spec.settings.clone(), spec.seeds.clone().unwrap_or_else(|| vec![0]))]
         } else {
             found
                 .into_iter()

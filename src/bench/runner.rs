@@ -188,22 +188,46 @@ pub fn run_job(
 pub enum BatchItem {
     /// A row of a scenario CSV, generated on demand.
     Scenario(Box<crate::io::ScenarioRow>),
-    /// A file of an instance list.
-    File(PathBuf),
+    /// An instance file, with the list and line that named it (if any).
+    File { path: PathBuf, listed: Option<(PathBuf, u64)> },
 }
 
 impl BatchItem {
-    /// The instance, generated or read and validated.
+    /// A file named by no list (e.g. a generated set).
+    pub fn file(path: PathBuf) -> Self {
+        BatchItem::File { path, listed: None }
+    }
+
+    /// The instance, generated or read and validated. A file's error names the list
+    /// line that named it.
     pub fn instance(&self) -> Result<Instance, IoError> {
         match self {
             BatchItem::Scenario(row) => Ok(generate(&row.scenario, row.seed, &row.id)),
-            BatchItem::File(path) => read_instance(path),
+            BatchItem::File { path, listed } => read_instance(path).map_err(|e| match listed {
+                Some((list, line)) => {
+                    IoError::Listed { list: list.clone(), line: *line, source: Box::new(e) }
+                }
+                None => e,
+            }),
         }
     }
 }
 
+/// The `id` of an instance file, read without validating the rest (`None` when the
+/// file cannot be parsed; reading it for real reports why).
+fn instance_id(path: &Path) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        id: String,
+    }
+    let file = std::fs::File::open(path).ok()?;
+    serde_json::from_reader::<_, IdOnly>(std::io::BufReader::new(file)).ok().map(|x| x.id)
+}
+
 /// Reads a batch from a scenario CSV or an instance list: the good items and the
-/// errors of the bad rows (each naming its file and line).
+/// errors of the bad rows (each naming its file and line). Ids are unique per batch:
+/// a row whose instance id was already used is an error naming both lines (rows
+/// are keyed by instance id, so it would replace the first one's results).
 pub fn load_batch(
     scenarios: Option<&Path>,
     list: Option<&Path>,
@@ -219,9 +243,27 @@ pub fn load_batch(
         }
     }
     if let Some(path) = list {
+        let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
         for row in read_instance_list(path)? {
             match row {
-                Ok(r) => items.push(BatchItem::File(r.path)),
+                Ok(r) => {
+                    if let Some(id) = instance_id(&r.path) {
+                        if let Some(first) = seen.get(&id) {
+                            errors.push(IoError::Csv {
+                                path: path.to_path_buf(),
+                                line: r.line,
+                                column: Some("path".into()),
+                                reason: format!(
+                                    "{} has instance id `{id}`, already the id of the instance on line {first}",
+                                    r.path.display()
+                                ),
+                            });
+                            continue;
+                        }
+                        seen.insert(id, r.line);
+                    }
+                    items.push(BatchItem::File { path: r.path, listed: Some((path.to_path_buf(), r.line)) })
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -326,22 +368,30 @@ impl Job {
 }
 
 /// Runs every job on every item, in parallel over items, skipping the runs already in
-/// `results` for this revision. Returns the items that could not be loaded.
+/// `results` for this revision. Returns the items that could not be loaded, or the
+/// error that stopped the batch when the results could not be written.
 pub fn run_batch(
     items: &[BatchItem],
     jobs: &[Job],
     ctx: &RowContext,
     results: &Mutex<ResultsFile>,
     progress: &ProgressBar,
-) -> Vec<IoError> {
-    let outcome: Vec<Result<(), IoError>> = items
+) -> Result<Vec<IoError>, IoError> {
+    // A failed write stops the batch: rows that cannot be kept must not be computed,
+    // nor counted as done.
+    let write_failed: Mutex<Option<IoError>> = Mutex::new(None);
+    let stopped = || write_failed.lock().map(|w| w.is_some()).unwrap_or(true);
+    let load_errors: Vec<IoError> = items
         .par_iter()
-        .map(|item| {
+        .filter_map(|item| {
+            if stopped() {
+                return None;
+            }
             let inst = match item.instance() {
                 Ok(i) => i,
                 Err(e) => {
                     tick(progress);
-                    return Err(e);
+                    return Some(e);
                 }
             };
             let mut rows = Vec::new();
@@ -357,9 +407,17 @@ pub fn run_batch(
                 Ok(mut r) => r.insert(rows),
                 Err(_) => Ok(()),
             };
+            if let Err(e) = written {
+                if let Ok(mut w) = write_failed.lock() {
+                    w.get_or_insert(e);
+                }
+            }
             tick(progress);
-            written
+            None
         })
         .collect();
-    outcome.into_iter().filter_map(Result::err).collect()
+    match write_failed.into_inner().ok().flatten() {
+        Some(e) => Err(e),
+        None => Ok(load_errors),
+    }
 }

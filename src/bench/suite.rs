@@ -61,10 +61,11 @@ pub struct SetOutcome {
     pub load_errors: Vec<IoError>,
 }
 
-/// Runs every job on every item of one set into the results file `path` (resuming the
-/// rows of this revision unless `fresh`), with a progress bar. `dnnrm eval` and every
-/// set of `dnnrm bench` go through here.
+/// Runs every job on every item of the set `set` into the results file `path`
+/// (resuming the rows of this revision unless `fresh`), with a progress bar labelled
+/// `what`. `dnnrm eval` and every set of `dnnrm bench` go through here.
 pub fn run_set(
+    what: &str,
     set: &str,
     items: &[BatchItem],
     jobs: &[Job],
@@ -78,9 +79,10 @@ pub fn run_set(
         revision: provenance::revision().to_string(),
         machine: provenance::machine(),
     };
-    let pb = progress_bar(items.len() as u64, set);
+    let pb = progress_bar(items.len() as u64, &format!("{what} {set}"));
     let load_errors = run_batch(items, jobs, &ctx, &results, &pb);
     pb.finish_and_clear();
+    let load_errors = load_errors?;
     let rows = results.into_inner().map(|r| r.rows()).unwrap_or_default();
     let labels: Vec<(String, String)> =
         jobs.iter().map(|j| (j.solver.name().to_string(), j.label.clone())).collect();
@@ -98,7 +100,7 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
         let spec = cfg.instances_dir.join(format!("{set}.csv"));
         let generated = generate_set(&spec, &cfg.instances_dir.join(set), false)?;
         out.skipped.extend(generated.errors.iter().map(|e| e.to_string()));
-        let mut items: Vec<BatchItem> = generated.files.into_iter().map(BatchItem::File).collect();
+        let mut items: Vec<BatchItem> = generated.files.into_iter().map(BatchItem::file).collect();
         if let Some((i, n)) = cfg.shard {
             items = shard(items, i, n);
         }
@@ -106,7 +108,7 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
             Some((i, n)) => cfg.out_dir.join(format!("{set}.shard{i}of{n}.csv")),
             None => cfg.out_dir.join(format!("{set}.csv")),
         };
-        let done = run_set(&format!("bench {set}"), &items, &jobs, &path, cfg.fresh)?;
+        let done = run_set("bench", set, &items, &jobs, &path, cfg.fresh)?;
         out.skipped.extend(done.load_errors.iter().map(|e| e.to_string()));
         out.error_rows += done.rows.iter().filter(|r| !r.ok()).count();
         out.written.push(path);

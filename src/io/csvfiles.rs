@@ -25,6 +25,28 @@ pub struct InstanceListRow {
     pub path: PathBuf,
 }
 
+/// Longest identifier accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Checks an instance identifier, which also names files (`<id>.json`): 1 to
+/// [`MAX_ID_LEN`] characters among letters, digits, `.`, `_`, `-`, `+` and `=`, not
+/// starting with `.` (so no `..`, no hidden files) and without path separators.
+pub fn check_id(id: &str) -> Result<(), String> {
+    let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '=');
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(format!("id `{id}` must have 1 to {MAX_ID_LEN} characters"));
+    }
+    if let Some(c) = id.chars().find(|&c| !ok_char(c)) {
+        return Err(format!(
+            "id `{id}` contains `{c}`; ids name files, so only letters, digits, `.`, `_`, `-`, `+` and `=` are allowed"
+        ));
+    }
+    if id.starts_with('.') {
+        return Err(format!("id `{id}` must not start with `.`"));
+    }
+    Ok(())
+}
+
 fn csv_err(path: &Path, line: u64, column: Option<&str>, reason: impl Into<String>) -> IoError {
     IoError::Csv { path: path.to_path_buf(), line, column: column.map(str::to_string), reason: reason.into() }
 }
@@ -57,6 +79,7 @@ pub fn read_scenario_csv(path: &Path) -> Result<Vec<Result<ScenarioRow, IoError>
     }
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let mut rows = Vec::new();
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     for (index, rec) in rdr.records().enumerate() {
         let rec = match rec {
             Ok(r) => r,
@@ -67,7 +90,21 @@ pub fn read_scenario_csv(path: &Path) -> Result<Vec<Result<ScenarioRow, IoError>
             }
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(index as u64 + 2);
-        rows.push(parse_scenario_row(path, line, index, &stem, &headers, &rec));
+        let row = parse_scenario_row(path, line, index, &stem, &headers, &rec).and_then(|row| {
+            match seen.insert(row.id.clone(), line) {
+                Some(first) => {
+                    seen.insert(row.id.clone(), first);
+                    Err(csv_err(
+                        path,
+                        line,
+                        Some("id"),
+                        format!("id `{}` is already used on line {first}", row.id),
+                    ))
+                }
+                None => Ok(row),
+            }
+        });
+        rows.push(row);
     }
     Ok(rows)
 }
@@ -92,7 +129,10 @@ fn parse_scenario_row(
                     csv_err(path, line, Some(h), format!("expected a non-negative integer, got `{v}`"))
                 })?
             }
-            "id" => id = v.to_string(),
+            "id" => {
+                check_id(v).map_err(|e| csv_err(path, line, Some(h), e))?;
+                id = v.to_string()
+            }
             name => params.set(name, v).map_err(|e| csv_err(path, line, Some(name), param_reason(e)))?,
         }
     }
@@ -118,6 +158,7 @@ pub fn read_instance_list(path: &Path) -> Result<Vec<Result<InstanceListRow, IoE
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut rows = Vec::new();
+    let mut seen: std::collections::HashMap<PathBuf, u64> = std::collections::HashMap::new();
     for (index, rec) in rdr.records().enumerate() {
         let row = rec.map_err(|e| {
             csv_err(path, e.position().map(|p| p.line()).unwrap_or(index as u64 + 2), None, e.to_string())
@@ -125,7 +166,21 @@ pub fn read_instance_list(path: &Path) -> Result<Vec<Result<InstanceListRow, IoE
         rows.push(row.and_then(|rec| {
             let line = rec.position().map(|p| p.line()).unwrap_or(index as u64 + 2);
             match rec.get(col) {
-                Some(p) if !p.is_empty() => Ok(InstanceListRow { line, path: base.join(p) }),
+                Some(p) if !p.is_empty() => {
+                    let file = base.join(p);
+                    match seen.get(&file) {
+                        Some(first) => Err(csv_err(
+                            path,
+                            line,
+                            Some("path"),
+                            format!("`{p}` is already listed on line {first}"),
+                        )),
+                        None => {
+                            seen.insert(file.clone(), line);
+                            Ok(InstanceListRow { line, path: file })
+                        }
+                    }
+                }
                 _ => Err(csv_err(path, line, Some("path"), "empty path")),
             }
         }));

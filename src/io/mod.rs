@@ -28,6 +28,9 @@ pub enum IoError {
     Field { path: PathBuf, field: String, reason: String },
     #[error("{path}, line {line}{}: {reason}", column.as_ref().map(|c| format!(", column `{c}`")).unwrap_or_default())]
     Csv { path: PathBuf, line: u64, column: Option<String>, reason: String },
+    /// A file named on a line of a list could not be used.
+    #[error("{list}, line {line}: {source}")]
+    Listed { list: PathBuf, line: u64, source: Box<IoError> },
 }
 
 impl IoError {

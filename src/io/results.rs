@@ -17,6 +17,8 @@ use super::IoError;
 pub enum RowStatus {
     /// Proven optimal by an exact solver.
     Optimal,
+    /// Within a relative MIP gap of the optimum, not proven optimal.
+    GapLimit,
     /// A complete answer without an optimality claim.
     Heuristic,
     /// Stopped by the time limit; the best incumbent.
@@ -33,6 +35,7 @@ impl RowStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             RowStatus::Optimal => "optimal",
+            RowStatus::GapLimit => "gap-limit",
             RowStatus::Heuristic => "heuristic",
             RowStatus::TimeLimit => "time-limit",
             RowStatus::NoSolution => "no-solution",
@@ -122,10 +125,72 @@ pub fn write_rows(path: &Path, rows: &[ResultRow]) -> Result<(), IoError> {
     write_atomic(path, &bytes)
 }
 
-/// Reads a results CSV written by [`write_rows`]; a bad row names its line.
+/// The header line of a results CSV.
+pub fn header() -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.serialize(ResultRow {
+        set: String::new(),
+        instance: String::new(),
+        n_tasks: 0,
+        solver: String::new(),
+        options: String::new(),
+        version: String::new(),
+        seed: 0,
+        status: RowStatus::Error,
+        objective: None,
+        bound: None,
+        ratio_to_opt: None,
+        served_fraction: None,
+        local: None,
+        edge: None,
+        cloud: None,
+        rejected: None,
+        rb_utilisation: None,
+        compute_utilisation: None,
+        wall_s: 0.0,
+        revision: String::new(),
+        machine: String::new(),
+        stats: String::new(),
+        message: String::new(),
+    });
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8_lossy(&bytes).lines().next().unwrap_or_default().to_string()
+}
+
+/// Reads a results CSV written by [`write_rows`]. Refuses what is not one: a folder, a
+/// file with another header (naming both), an empty file, a torn last row (the writer
+/// ends every row with a newline); a bad row names its line.
 pub fn read_rows(path: &Path) -> Result<Vec<ResultRow>, IoError> {
-    let mut rdr = csv::Reader::from_path(path)
-        .map_err(|e| IoError::Read { path: path.to_path_buf(), cause: std::io::Error::other(e) })?;
+    let not_results =
+        |reason: String| IoError::Field { path: path.to_path_buf(), field: "(file)".into(), reason };
+    if path.is_dir() {
+        return Err(not_results("is a folder, not a results CSV".into()));
+    }
+    let bytes = std::fs::read(path).map_err(|e| IoError::read(path, e))?;
+    if bytes.is_empty() {
+        return Err(not_results("is empty, not a results CSV (it has no header)".into()));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        not_results(format!("is not a results CSV: not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
+    })?;
+    let first = text.lines().next().unwrap_or_default();
+    let expected = header();
+    if first != expected {
+        let shown: String = first.chars().take(120).collect();
+        return Err(not_results(format!(
+            "is not a results CSV: its first line is `{shown}`, expected `{expected}`"
+        )));
+    }
+    if !text.ends_with('\n') {
+        let line = text.lines().count();
+        return Err(IoError::Csv {
+            path: path.to_path_buf(),
+            line: line as u64,
+            column: None,
+            reason: "torn last row: the file does not end with a newline (an interrupted copy?)".into(),
+        });
+    }
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
     rdr.deserialize()
         .map(|r| {
             r.map_err(|e: csv::Error| IoError::Csv {
@@ -158,26 +223,84 @@ pub fn fill_ratio_to_opt(rows: &mut [ResultRow], exact: &str) {
 }
 
 /// A results file kept in canonical order (set, instance, solver, options, seed) and
-/// rewritten atomically to `path` (when given) after every insertion.
+/// rewritten atomically to `path` (when given) after every insertion. While it is open
+/// it holds an advisory lock on `.<name>.lock` beside it, so a second process writing
+/// the same file fails at once instead of losing rows; temporary files left by a
+/// killed writer are removed when the lock is taken.
 pub struct ResultsFile {
     path: Option<PathBuf>,
     /// Name of the exact solver whose proven optima fill `ratio_to_opt`.
     exact: String,
     rows: BTreeMap<RunKey, ResultRow>,
+    /// The lock file, locked until dropped.
+    _lock: Option<std::fs::File>,
+}
+
+/// Takes the advisory lock of the results file `path` and removes stale temporaries.
+fn lock(path: &Path) -> Result<std::fs::File, IoError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| IoError::Write { path: dir.to_path_buf(), cause: e })?;
+    let lock_path = dir.join(format!(".{name}.lock"));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| IoError::Write { path: lock_path.clone(), cause: e })?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(IoError::Field {
+                path: path.to_path_buf(),
+                field: "(file)".into(),
+                reason: format!(
+                    "is being written by another dnnrm process (it holds {}); wait for it or choose another --out",
+                    lock_path.display()
+                ),
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(IoError::Write { path: lock_path, cause: e }),
+    }
+    // We hold the lock: any temporary file of this results file is a leftover.
+    let prefix = format!(".{name}.tmp");
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(file)
 }
 
 impl ResultsFile {
-    /// Starts from the rows already in `path` when it exists and `resume` is set.
+    /// Opens the results file `path` (locked while this value lives), starting from
+    /// the rows already in it when it exists and `resume` is set. An existing file that
+    /// is not a results CSV is refused, even with `resume` off, so it is never
+    /// overwritten by mistake (an empty file counts as new).
     pub fn open(path: Option<&Path>, resume: bool, exact: &str) -> Result<Self, IoError> {
         let mut rows = BTreeMap::new();
-        if let (Some(p), true) = (path, resume) {
-            if p.exists() {
-                for r in read_rows(p)? {
-                    rows.insert(r.key(), r);
+        let mut lock_file = None;
+        if let Some(p) = path {
+            lock_file = Some(lock(p)?);
+            let exists_with_content =
+                p.is_dir() || std::fs::metadata(p).map(|m| m.len() > 0).unwrap_or(false);
+            if exists_with_content {
+                let existing = read_rows(p)?;
+                if resume {
+                    for r in existing {
+                        rows.insert(r.key(), r);
+                    }
                 }
             }
         }
-        Ok(ResultsFile { path: path.map(Path::to_path_buf), exact: exact.to_string(), rows })
+        Ok(ResultsFile {
+            path: path.map(Path::to_path_buf),
+            exact: exact.to_string(),
+            rows,
+            _lock: lock_file,
+        })
     }
 
     /// Whether a row with this key and revision is already present.
@@ -204,14 +327,78 @@ impl ResultsFile {
     }
 }
 
-/// Merges results files (e.g. shards): the union of their rows in canonical order; a
-/// row present in several files is taken from the last one.
-pub fn merge(paths: &[PathBuf], exact: &str) -> Result<Vec<ResultRow>, IoError> {
-    let mut file = ResultsFile { path: None, exact: exact.to_string(), rows: BTreeMap::new() };
-    for p in paths {
-        file.insert(read_rows(p)?)?;
+/// Which row `merge` keeps when two inputs hold the same run with different results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnConflict {
+    /// Refuse to merge, naming the run and both files (the default).
+    Error,
+    /// Keep the row of the earlier input.
+    First,
+    /// Keep the row of the later input.
+    Last,
+}
+
+impl std::str::FromStr for OnConflict {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "error" => Ok(OnConflict::Error),
+            "first" => Ok(OnConflict::First),
+            "last" => Ok(OnConflict::Last),
+            _ => Err(format!("expected error, first or last, got `{s}`")),
+        }
     }
-    Ok(file.rows())
+}
+
+/// Merges results files (e.g. shards): the union of their rows in canonical order.
+/// Every input must be a results CSV. A run present in several inputs with the same
+/// objective, status and revision is kept once; with different ones it is a conflict,
+/// refused unless `on_conflict` says which to keep.
+pub fn merge(paths: &[PathBuf], exact: &str, on_conflict: OnConflict) -> Result<Vec<ResultRow>, IoError> {
+    let mut rows: BTreeMap<RunKey, (ResultRow, usize)> = BTreeMap::new();
+    for (i, p) in paths.iter().enumerate() {
+        for r in read_rows(p)? {
+            let key = r.key();
+            match rows.get(&key) {
+                Some((old, j)) => {
+                    let same =
+                        old.objective == r.objective && old.status == r.status && old.revision == r.revision;
+                    if same || on_conflict == OnConflict::First {
+                        continue;
+                    }
+                    if on_conflict == OnConflict::Error {
+                        return Err(IoError::Field {
+                            path: p.clone(),
+                            field: "(rows)".into(),
+                            reason: format!(
+                                "conflicts with {}: instance `{}` of set `{}`, solver `{}`, seed {} has objective {:?} \
+                                 ({}, revision {}) there and {:?} ({}, revision {}) here; choose with \
+                                 --on-conflict first|last",
+                                paths[*j].display(),
+                                key.1,
+                                key.0,
+                                key.2,
+                                key.4,
+                                old.objective,
+                                old.status,
+                                old.revision,
+                                r.objective,
+                                r.status,
+                                r.revision
+                            ),
+                        });
+                    }
+                    rows.insert(key, (r, i));
+                }
+                None => {
+                    rows.insert(key, (r, i));
+                }
+            }
+        }
+    }
+    let mut out: Vec<ResultRow> = rows.into_values().map(|(r, _)| r).collect();
+    fill_ratio_to_opt(&mut out, exact);
+    Ok(out)
 }
 
 /// Distinct instance ids of `rows`, in order.

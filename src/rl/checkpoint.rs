@@ -1,12 +1,17 @@
-//! Checkpoints: a directory of safetensors files plus `meta.json`.
-//!
-//! Layout written by an algorithm (DDPG uses `actor`, `critic`, `actor_target`,
-//! `critic_target`):
+//! Checkpoints, one format for every learner: a directory of safetensors files plus a
+//! `meta.json` of one schema ([`Meta`]).
 //!
 //! ```text
-//! <dir>/meta.json              format version, algorithm, dimensions, config,
-//!                              normalisation statistics, step, file sizes + FNV-1a hashes
-//! <dir>/<name>.safetensors     one file per network
+//! <dir>/meta.json              format_version; algorithm (what wrote it: `ddpg`,
+//!                              `ddpg-oneshot`, `set-pg`, `set-dqn`); sizes (the
+//!                              compile-time sizes, checked at load); step; updates;
+//!                              config (hyperparameters); env (the training environment,
+//!                              for provenance); state (what acting needs besides the
+//!                              networks, e.g. observation statistics); files (name,
+//!                              bytes, FNV-1a hash of each network file)
+//! <dir>/<name>.safetensors     one file per network (DDPG: `actor`, `critic`,
+//!                              `actor_target`, `critic_target`; a policy: `actor`;
+//!                              a scorer: `scorer`, `scorer_target`)
 //! ```
 //!
 //! Saving is atomic at directory level: everything is written to a hidden sibling
@@ -38,6 +43,14 @@ pub const META_FILE: &str = "meta.json";
 /// Why a checkpoint could not be saved or loaded. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
+    /// A weight or a statistic is NaN or infinite.
+    #[error("checkpoint file {path}: {what} is not a finite number")]
+    NonFinite {
+        /// The file.
+        path: PathBuf,
+        /// Which value.
+        what: String,
+    },
     /// A required file does not exist.
     #[error("checkpoint file {path} is missing")]
     Missing {
@@ -265,10 +278,133 @@ pub fn load_model_bytes<M: TensorCollection<f32, Dev>>(
             });
         }
     }
+    // A tensor with NaN or infinity would make every decision meaningless: refuse it.
+    for name in st.names() {
+        let Ok(view) = st.tensor(name) else { continue };
+        if view.dtype() == ::safetensors::Dtype::F32 {
+            let bad = view
+                .data()
+                .chunks_exact(4)
+                .position(|b| !f32::from_le_bytes([b[0], b[1], b[2], b[3]]).is_finite());
+            if let Some(i) = bad {
+                return Err(CheckpointError::NonFinite {
+                    path: path.to_path_buf(),
+                    what: format!("tensor {name}, element {i}"),
+                });
+            }
+        }
+    }
     // Everything checked: load into a copy-free walk over the model.
     M::iter_tensors(&mut RecursiveWalker { m: (model, String::new()), f: &mut st })
         .map_err(|e| CheckpointError::Safetensors { path: path.to_path_buf(), reason: format!("{e:?}") })?;
     Ok(())
+}
+
+/// `meta.json` of every checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// What wrote it (and what may read it).
+    pub algorithm: String,
+    /// Compile-time sizes (e.g. `obs_dim`, `hidden`), checked at load.
+    pub sizes: std::collections::BTreeMap<String, usize>,
+    /// Environment steps trained when saved.
+    pub step: u64,
+    /// Updates performed when saved.
+    pub updates: u64,
+    /// The algorithm's hyperparameters.
+    pub config: serde_json::Value,
+    /// The training environment (provenance).
+    pub env: serde_json::Value,
+    /// What acting needs besides the networks (e.g. observation statistics).
+    pub state: serde_json::Value,
+    /// The network files with their sizes and hashes.
+    pub files: Vec<FileEntry>,
+}
+
+impl Meta {
+    /// A meta record of the current format; `files` are filled by [`save`].
+    pub fn new(algorithm: &str, sizes: &[(&str, usize)], step: u64, updates: u64) -> Self {
+        Meta {
+            format_version: FORMAT_VERSION,
+            algorithm: algorithm.to_string(),
+            sizes: sizes.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            step,
+            updates,
+            config: serde_json::Value::Null,
+            env: serde_json::Value::Null,
+            state: serde_json::Value::Null,
+            files: Vec::new(),
+        }
+    }
+
+    /// Checks that the checkpoint in `dir` was written by one of `algorithms` with the
+    /// same compile-time sizes, given as `(name, expected)`.
+    pub fn check(
+        &self,
+        dir: &Path,
+        algorithms: &[&str],
+        sizes: &[(&'static str, usize)],
+    ) -> Result<(), CheckpointError> {
+        let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
+            path: dir.join(META_FILE),
+            what,
+            found,
+            expected,
+        };
+        if !algorithms.contains(&self.algorithm.as_str()) {
+            return Err(incompatible("algorithm", self.algorithm.clone(), algorithms.join(" or ")));
+        }
+        for &(what, expected) in sizes {
+            match self.sizes.get(what) {
+                Some(&found) if found == expected => {}
+                found => {
+                    return Err(incompatible(
+                        what,
+                        found.map_or("none".to_string(), |f| f.to_string()),
+                        expected.to_string(),
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A typed view of part of the record (`config`, `env` or `state`), with an error
+    /// naming the meta file and the part.
+    pub fn part<T: DeserializeOwned>(
+        &self,
+        dir: &Path,
+        name: &str,
+        value: &serde_json::Value,
+    ) -> Result<T, CheckpointError> {
+        serde_json::from_value(value.clone())
+            .map_err(|e| CheckpointError::Meta { path: dir.join(META_FILE), reason: format!("{name}: {e}") })
+    }
+
+    /// The entry of file `name`.
+    pub fn file(&self, dir: &Path, name: &str) -> Result<&FileEntry, CheckpointError> {
+        file_entry(dir, &self.files, name)
+    }
+}
+
+/// Writes a checkpoint into `dir` atomically: each `(file name, network)` through
+/// `save`, then `meta` with the file entries.
+pub fn save(
+    dir: &Path,
+    mut meta: Meta,
+    save_files: impl FnOnce(&Path) -> Result<Vec<FileEntry>, CheckpointError>,
+) -> Result<(), CheckpointError> {
+    write_dir_atomically(dir, |tmp| {
+        meta.files = save_files(tmp)?;
+        write_meta(tmp, &meta)
+    })
+}
+
+/// Reads the `meta.json` of the checkpoint in `dir` (format version first).
+pub fn load_meta(dir: &Path) -> Result<Meta, CheckpointError> {
+    read_meta(dir)
 }
 
 /// Checks that a checkpoint in `dir` was written by `algorithm` (`found` is what its

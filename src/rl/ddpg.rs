@@ -22,7 +22,7 @@ use dfdx::prelude::*;
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use crate::rl::checkpoint::{self, CheckpointError, FileEntry, FORMAT_VERSION};
+use crate::rl::checkpoint::{self, CheckpointError, Meta};
 use crate::rl::nets::{flat_params, polyak_update, ActionScaler, Actor, Critic, Dev, Squash};
 use crate::rl::noise::{NoiseConfig, NoiseProcess};
 use crate::rl::normalize::RunningNorm;
@@ -207,33 +207,15 @@ pub struct Ddpg<const OBS: usize, const ACT: usize, const HIDDEN: usize> {
 pub const DDPG_FILES: [&str; 4] =
     ["actor.safetensors", "critic.safetensors", "actor_target.safetensors", "critic_target.safetensors"];
 
-/// Contents of a DDPG checkpoint's `meta.json`.
+/// The `state` of a DDPG checkpoint: what acting needs besides the networks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DdpgMeta {
-    /// Checkpoint layout version ([`FORMAT_VERSION`]).
-    pub format_version: u32,
-    /// Always `"ddpg"`.
-    pub algorithm: String,
-    /// Observation dimension (`OBS`).
-    pub obs_dim: usize,
-    /// Action dimension (`ACT`).
-    pub act_dim: usize,
-    /// Hidden width (`HIDDEN`).
-    pub hidden: usize,
-    /// Environment steps trained when saved.
-    pub step: u64,
-    /// Gradient updates performed when saved.
-    pub updates: u64,
-    /// Hyperparameters.
-    pub config: DdpgConfig,
+pub struct DdpgState {
     /// Action box lower bounds.
     pub action_low: Vec<f32>,
     /// Action box upper bounds.
     pub action_high: Vec<f32>,
     /// Observation normalisation statistics, if enabled.
     pub obs_norm: Option<RunningNorm>,
-    /// The network files with their sizes and hashes.
-    pub files: Vec<FileEntry>,
 }
 
 impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Ddpg<OBS, ACT, HIDDEN> {
@@ -420,28 +402,22 @@ impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Ddpg<OBS, ACT, HID
     /// Saves the agent (four networks and `meta.json`) atomically into `dir`. The replay
     /// buffer and the optimiser state are **not** saved.
     pub fn save_checkpoint(&self, dir: &Path, step: u64) -> Result<(), CheckpointError> {
-        checkpoint::write_dir_atomically(dir, |tmp| {
-            let files = vec![
+        let mut meta =
+            Meta::new("ddpg", &[("obs_dim", OBS), ("act_dim", ACT), ("hidden", HIDDEN)], step, self.updates);
+        meta.config = serde_json::to_value(&self.cfg).unwrap_or_default();
+        let state = DdpgState {
+            action_low: self.low.clone(),
+            action_high: self.high.clone(),
+            obs_norm: self.norm.clone(),
+        };
+        meta.state = serde_json::to_value(state).unwrap_or_default();
+        checkpoint::save(dir, meta, |tmp| {
+            Ok(vec![
                 checkpoint::save_model(&self.actor, tmp, DDPG_FILES[0])?,
                 checkpoint::save_model(&self.critic, tmp, DDPG_FILES[1])?,
                 checkpoint::save_model(&self.actor_target, tmp, DDPG_FILES[2])?,
                 checkpoint::save_model(&self.critic_target, tmp, DDPG_FILES[3])?,
-            ];
-            let meta = DdpgMeta {
-                format_version: FORMAT_VERSION,
-                algorithm: "ddpg".to_string(),
-                obs_dim: OBS,
-                act_dim: ACT,
-                hidden: HIDDEN,
-                step,
-                updates: self.updates,
-                config: self.cfg.clone(),
-                action_low: self.low.clone(),
-                action_high: self.high.clone(),
-                obs_norm: self.norm.clone(),
-                files,
-            };
-            checkpoint::write_meta(tmp, &meta)
+            ])
         })
     }
 
@@ -450,25 +426,25 @@ impl<const OBS: usize, const ACT: usize, const HIDDEN: usize> Ddpg<OBS, ACT, HID
     /// replay buffer** (neither is checkpointed); pass the step as
     /// `TrainConfig::start_step`.
     pub fn load_checkpoint(dir: &Path) -> Result<(Self, u64), CheckpointError> {
-        let meta: DdpgMeta = checkpoint::read_meta(dir)?;
+        let meta = checkpoint::load_meta(dir)?;
         let meta_path = dir.join(checkpoint::META_FILE);
-        checkpoint::check_compatible(
-            dir,
-            (&meta.algorithm, "ddpg"),
-            &[
-                ("obs_dim", meta.obs_dim, OBS),
-                ("act_dim", meta.act_dim, ACT),
-                ("hidden", meta.hidden, HIDDEN),
-            ],
-        )?;
-        let mut agent = Self::new(meta.config.clone(), meta.action_low.clone(), meta.action_high.clone())
+        meta.check(dir, &["ddpg"], &[("obs_dim", OBS), ("act_dim", ACT), ("hidden", HIDDEN)])?;
+        let config: DdpgConfig = meta.part(dir, "config", &meta.config)?;
+        let state: DdpgState = meta.part(dir, "state", &meta.state)?;
+        let mut agent = Self::new(config, state.action_low.clone(), state.action_high.clone())
             .map_err(|e| CheckpointError::Meta { path: meta_path.clone(), reason: e.to_string() })?;
-        let entry = |name: &str| checkpoint::file_entry(dir, &meta.files, name);
+        let entry = |name: &str| meta.file(dir, name);
         checkpoint::load_model(&mut agent.actor, dir, entry(DDPG_FILES[0])?)?;
         checkpoint::load_model(&mut agent.critic, dir, entry(DDPG_FILES[1])?)?;
         checkpoint::load_model(&mut agent.actor_target, dir, entry(DDPG_FILES[2])?)?;
         checkpoint::load_model(&mut agent.critic_target, dir, entry(DDPG_FILES[3])?)?;
-        match (&meta.obs_norm, agent.cfg.normalize_obs) {
+        if let Some(what) = state.obs_norm.as_ref().and_then(|n| n.first_non_finite()) {
+            return Err(CheckpointError::NonFinite {
+                path: meta_path,
+                what: format!("state.obs_norm.{what}"),
+            });
+        }
+        match (&state.obs_norm, agent.cfg.normalize_obs) {
             (Some(n), true) if n.dim() == OBS => agent.norm = Some(n.clone()),
             (None, false) => {}
             _ => {

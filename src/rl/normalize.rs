@@ -55,6 +55,17 @@ mod exact_f64 {
 }
 
 impl RunningNorm {
+    /// The first non-finite statistic, named (e.g. `mean[3]`), if any: a checkpoint
+    /// with one is refused.
+    pub fn first_non_finite(&self) -> Option<String> {
+        let find =
+            |name: &str, v: &[f64]| v.iter().position(|x| !x.is_finite()).map(|i| format!("{name}[{i}]"));
+        find("mean", &self.mean)
+            .or_else(|| find("m2", &self.m2))
+            .or_else(|| (!self.clip.is_finite()).then(|| "clip".to_string()))
+            .or_else(|| (!self.eps.is_finite()).then(|| "eps".to_string()))
+    }
+
     /// Fresh statistics (mean 0, variance 1 until data arrives) for `dim` dimensions.
     pub fn new(dim: usize, clip: f32) -> Self {
         Self { count: 0, mean: vec![0.0; dim], m2: vec![0.0; dim], clip, eps: 1e-8, frozen: false }

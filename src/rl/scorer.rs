@@ -14,7 +14,7 @@ use dfdx::optim::{Adam, AdamConfig};
 use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::rl::checkpoint::{self, CheckpointError, FileEntry, FORMAT_VERSION};
+use crate::rl::checkpoint::{self, CheckpointError, Meta};
 use crate::rl::nets::{Actor, Dev};
 
 /// Errors of the learners over candidate sets.
@@ -148,26 +148,6 @@ pub(crate) fn init_scorer<const FEAT: usize, const HIDDEN: usize>(
     Ok((dev, net, opt, grads))
 }
 
-/// `meta.json` of a scorer checkpoint.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScorerMeta {
-    pub format_version: u32,
-    /// The learner that trained it (`set-pg`, `set-dqn`).
-    pub algorithm: String,
-    pub feat: usize,
-    pub slots: usize,
-    pub hidden: usize,
-    /// Environment steps trained when saved.
-    pub step: u64,
-    /// Updates done when saved.
-    pub updates: u64,
-    /// The learner's configuration; its `prior_column` is part of the policy.
-    pub config: serde_json::Value,
-    /// Free-form description of the environment the policy was trained on.
-    pub env: serde_json::Value,
-    pub files: Vec<FileEntry>,
-}
-
 /// Learners whose scorer checkpoints this build reads.
 pub const SCORER_ALGORITHMS: [&str; 2] = ["set-pg", "set-dqn"];
 /// The online network.
@@ -180,7 +160,14 @@ pub struct ScorerCheckpoint<const FEAT: usize, const HIDDEN: usize> {
     pub net: ScoreNet<FEAT, HIDDEN>,
     pub target: ScoreNet<FEAT, HIDDEN>,
     pub prior_column: Option<usize>,
-    pub meta: ScorerMeta,
+    pub meta: Meta,
+}
+
+/// The `state` of a scorer checkpoint: what scoring needs besides the network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScorerState {
+    /// Feature column holding the prior score added to the network's output.
+    pub prior_column: Option<usize>,
 }
 
 /// Writes a scorer checkpoint into `dir` (atomically, as a whole folder).
@@ -196,24 +183,17 @@ pub fn save_scorer<const FEAT: usize, const HIDDEN: usize>(
     config: serde_json::Value,
     env: serde_json::Value,
 ) -> Result<(), CheckpointError> {
-    checkpoint::write_dir_atomically(dir, |tmp| {
-        let files = vec![
+    let prior_column = config.get("prior_column").and_then(|v| v.as_u64()).map(|c| c as usize);
+    let mut meta =
+        Meta::new(algorithm, &[("feat", FEAT), ("slots", slots), ("hidden", HIDDEN)], step, updates);
+    meta.config = config;
+    meta.env = env;
+    meta.state = serde_json::to_value(ScorerState { prior_column }).unwrap_or_default();
+    checkpoint::save(dir, meta, |tmp| {
+        Ok(vec![
             checkpoint::save_model(net, tmp, NET_FILE)?,
             checkpoint::save_model(target, tmp, TARGET_FILE)?,
-        ];
-        let meta = ScorerMeta {
-            format_version: FORMAT_VERSION,
-            algorithm: algorithm.to_string(),
-            feat: FEAT,
-            slots,
-            hidden: HIDDEN,
-            step,
-            updates,
-            config,
-            env,
-            files,
-        };
-        checkpoint::write_meta(tmp, &meta)
+        ])
     })
 }
 
@@ -222,30 +202,23 @@ pub fn load_scorer<const FEAT: usize, const HIDDEN: usize>(
     dir: &Path,
     slots: usize,
 ) -> Result<ScorerCheckpoint<FEAT, HIDDEN>, CheckpointError> {
-    let meta: ScorerMeta = checkpoint::read_meta(dir)?;
-    let algorithm = SCORER_ALGORITHMS.iter().find(|a| **a == meta.algorithm).copied().unwrap_or("set-pg");
-    checkpoint::check_compatible(
-        dir,
-        (&meta.algorithm, algorithm),
-        &[("feat", meta.feat, FEAT), ("slots", meta.slots, slots), ("hidden", meta.hidden, HIDDEN)],
-    )?;
-    let prior_column = match meta.config.get("prior_column") {
-        None | Some(serde_json::Value::Null) => None,
-        Some(v) => match v.as_u64().map(|c| c as usize).filter(|&c| c < FEAT) {
-            Some(c) => Some(c),
-            None => {
-                return Err(CheckpointError::Meta {
-                    path: dir.join(checkpoint::META_FILE),
-                    reason: format!("config.prior_column = {v} is not a feature column below {FEAT}"),
-                })
-            }
-        },
+    let meta = checkpoint::load_meta(dir)?;
+    meta.check(dir, &SCORER_ALGORITHMS, &[("feat", FEAT), ("slots", slots), ("hidden", HIDDEN)])?;
+    let state: ScorerState = meta.part(dir, "state", &meta.state)?;
+    let prior_column = match state.prior_column {
+        Some(c) if c >= FEAT => {
+            return Err(CheckpointError::Meta {
+                path: dir.join(checkpoint::META_FILE),
+                reason: format!("state.prior_column = {c} is not a feature column below {FEAT}"),
+            })
+        }
+        c => c,
     };
     let dev = Dev::seed_from_u64(0);
     let mut net = ScoreNet::<FEAT, HIDDEN>::init(&dev, 0.0);
     let mut target = net.clone();
-    checkpoint::load_model(&mut net, dir, checkpoint::file_entry(dir, &meta.files, NET_FILE)?)?;
-    checkpoint::load_model(&mut target, dir, checkpoint::file_entry(dir, &meta.files, TARGET_FILE)?)?;
+    checkpoint::load_model(&mut net, dir, meta.file(dir, NET_FILE)?)?;
+    checkpoint::load_model(&mut target, dir, meta.file(dir, TARGET_FILE)?)?;
     Ok(ScorerCheckpoint { net, target, prior_column, meta })
 }
 

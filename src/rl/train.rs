@@ -41,7 +41,7 @@ pub enum EnvError {
     #[error("environment: action contains a non-finite value")]
     NonFiniteAction,
     /// Any other environment-specific failure.
-    #[error("environment: {0}")]
+    #[error("environment")]
     Other(#[from] Box<dyn std::error::Error + Send + Sync>),
 }
 

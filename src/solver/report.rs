@@ -12,6 +12,9 @@ use crate::model::Solution;
 pub enum Status {
     /// Proven optimal (within the reported gap) by an exact solver.
     Optimal,
+    /// Stopped by a positive relative MIP gap: within that gap of the optimum, not
+    /// proven optimal (never a yardstick for ratios to the optimum).
+    GapLimit,
     /// A complete answer of a heuristic or learned policy: no optimality claim.
     Heuristic,
     /// The time limit stopped the solver; the solution is its best incumbent.
@@ -26,6 +29,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Optimal => "optimal",
+            Status::GapLimit => "gap-limit",
             Status::Heuristic => "heuristic",
             Status::TimeLimit => "time-limit",
             Status::NoSolution => "no-solution",
@@ -70,6 +74,7 @@ impl From<Status> for crate::io::RowStatus {
         use crate::io::RowStatus as R;
         match s {
             Status::Optimal => R::Optimal,
+            Status::GapLimit => R::GapLimit,
             Status::Heuristic => R::Heuristic,
             Status::TimeLimit => R::TimeLimit,
             Status::NoSolution => R::NoSolution,

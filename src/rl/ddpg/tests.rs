@@ -129,7 +129,7 @@ fn flipped_byte_is_detected() {
 /// content checks can catch it.
 fn replace_consistently(dir: &Path, name: &str, data: &[u8]) {
     std::fs::write(dir.join(name), data).unwrap();
-    let mut meta: DdpgMeta = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
+    let mut meta: Meta = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
     for f in meta.files.iter_mut().filter(|f| f.name == name) {
         f.bytes = data.len() as u64;
         f.fnv1a64 = checkpoint::fnv1a64(data);
@@ -164,8 +164,8 @@ fn wrong_shapes_are_named() {
     assert!(matches!(e, CheckpointError::Incompatible { what: "hidden", .. }), "{e}");
     assert_names(&e, "meta.json");
     // ... and, if meta.json lies, by the tensor shapes, naming the file
-    let mut meta: DdpgMeta = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
-    meta.hidden = 8;
+    let mut meta: Meta = serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
+    meta.sizes.insert("hidden".into(), 8);
     std::fs::write(dir.join("meta.json"), serde_json::to_vec(&meta).unwrap()).unwrap();
     let e = match Ddpg::<3, 1, 8>::load_checkpoint(&dir) {
         Ok(_) => panic!("loaded with wrong shapes"),
@@ -186,7 +186,7 @@ fn wrong_format_version_is_named() {
     let (_root, dir) = fresh_checkpoint();
     let mut meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("meta.json")).unwrap()).unwrap();
-    meta["format_version"] = serde_json::json!(FORMAT_VERSION + 1);
+    meta["format_version"] = serde_json::json!(checkpoint::FORMAT_VERSION + 1);
     std::fs::write(dir.join("meta.json"), serde_json::to_vec(&meta).unwrap()).unwrap();
     let e = load_err(&dir);
     assert!(matches!(e, CheckpointError::Version { .. }), "{e}");

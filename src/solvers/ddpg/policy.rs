@@ -7,7 +7,7 @@ use dfdx::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::env::{OneShotConfig, ACT_DIM, K_MAX, M_MAX, N_MAX, OBS_DIM};
-use crate::rl::checkpoint::{self, CheckpointError, FileEntry};
+use crate::rl::checkpoint::{self, CheckpointError, FileEntry, Meta};
 use crate::rl::nets::{ActionScaler, Actor, Dev, Squash};
 use crate::rl::normalize::RunningNorm;
 
@@ -20,39 +20,18 @@ pub const POLICY_DIR: &str = "policy";
 /// File name of the actor inside a policy folder.
 pub const ACTOR_FILE: &str = "actor.safetensors";
 
-/// Contents of a policy's `meta.json`.
+/// What acting needs besides the actor: the `state` part of a policy's `meta.json`
+/// ([`checkpoint::Meta`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PolicyMeta {
-    /// Checkpoint layout version ([`checkpoint::FORMAT_VERSION`]).
-    pub format_version: u32,
-    /// Always [`POLICY_ALGORITHM`].
-    pub algorithm: String,
-    /// State length ([`OBS_DIM`]).
-    pub obs_dim: usize,
-    /// Action length ([`ACT_DIM`]).
-    pub act_dim: usize,
-    /// Hidden width.
-    pub hidden: usize,
-    /// Task slots ([`N_MAX`]).
-    pub n_max: usize,
-    /// Edge slots ([`M_MAX`]).
-    pub m_max: usize,
-    /// Model slots ([`K_MAX`]).
-    pub k_max: usize,
+pub struct PolicyState {
     /// Squashing of the actor output.
     pub squash: Squash,
     /// Observation statistics (when the agent normalised observations).
     pub obs_norm: Option<RunningNorm>,
     /// Training seed.
     pub train_seed: u64,
-    /// Environment steps trained when saved.
-    pub step: u64,
     /// Validation objective when saved.
     pub val_objective: f64,
-    /// Environment settings used in training.
-    pub env: OneShotConfig,
-    /// The actor file with its size and hash.
-    pub files: Vec<FileEntry>,
 }
 
 /// The deterministic actor of one hidden width.
@@ -77,13 +56,13 @@ impl<const H: usize> ActorNet for Net<H> {
 
 fn load_net<const H: usize>(
     dir: &Path,
-    meta: &PolicyMeta,
+    squash: Squash,
     entry: &FileEntry,
 ) -> Result<Box<dyn ActorNet>, CheckpointError> {
     let dev = Dev::seed_from_u64(0);
     let mut actor = Actor::<OBS_DIM, ACT_DIM, H, f32, Dev>::init(&dev, 0.0);
     checkpoint::load_model(&mut actor, dir, entry)?;
-    let scaler = ActionScaler::new(&dev, meta.squash, &[0.0; ACT_DIM], &[1.0; ACT_DIM]);
+    let scaler = ActionScaler::new(&dev, squash, &[0.0; ACT_DIM], &[1.0; ACT_DIM]);
     Ok(Box::new(Net { dev, actor, scaler }))
 }
 
@@ -91,7 +70,9 @@ fn load_net<const H: usize>(
 /// deterministically.
 pub struct OneShotPolicy {
     net: Box<dyn ActorNet>,
-    meta: PolicyMeta,
+    meta: Meta,
+    state: PolicyState,
+    env: OneShotConfig,
     dir: PathBuf,
 }
 
@@ -111,39 +92,47 @@ impl OneShotPolicy {
         } else {
             dir.join(POLICY_DIR)
         };
-        let meta: PolicyMeta = checkpoint::read_meta(&dir)?;
-        let meta_path = dir.join(checkpoint::META_FILE);
+        let meta = checkpoint::load_meta(&dir)?;
+        meta.check(
+            &dir,
+            &[POLICY_ALGORITHM],
+            &[
+                ("obs_dim", OBS_DIM),
+                ("act_dim", ACT_DIM),
+                ("n_max", N_MAX),
+                ("m_max", M_MAX),
+                ("k_max", K_MAX),
+            ],
+        )?;
+        let state: PolicyState = meta.part(&dir, "state", &meta.state)?;
+        let env: OneShotConfig = meta.part(&dir, "env", &meta.env)?;
         let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
-            path: meta_path.clone(),
+            path: dir.join(checkpoint::META_FILE),
             what,
             found,
             expected,
         };
-        checkpoint::check_compatible(
-            &dir,
-            (&meta.algorithm, POLICY_ALGORITHM),
-            &[
-                ("obs_dim", meta.obs_dim, OBS_DIM),
-                ("act_dim", meta.act_dim, ACT_DIM),
-                ("n_max", meta.n_max, N_MAX),
-                ("m_max", meta.m_max, M_MAX),
-                ("k_max", meta.k_max, K_MAX),
-            ],
-        )?;
-        if let Some(n) = &meta.obs_norm {
+        if let Some(n) = &state.obs_norm {
+            if let Some(what) = n.first_non_finite() {
+                return Err(CheckpointError::NonFinite {
+                    path: dir.join(checkpoint::META_FILE),
+                    what: format!("state.obs_norm.{what}"),
+                });
+            }
             if n.dim() != OBS_DIM {
                 return Err(incompatible("obs_norm dimension", n.dim().to_string(), OBS_DIM.to_string()));
             }
         }
-        let entry = checkpoint::file_entry(&dir, &meta.files, ACTOR_FILE)?;
-        let net = match meta.hidden {
-            64 => load_net::<64>(&dir, &meta, entry)?,
-            128 => load_net::<128>(&dir, &meta, entry)?,
-            256 => load_net::<256>(&dir, &meta, entry)?,
-            400 => load_net::<400>(&dir, &meta, entry)?,
+        let entry = meta.file(&dir, ACTOR_FILE)?;
+        let hidden = meta.sizes.get("hidden").copied().unwrap_or(0);
+        let net = match hidden {
+            64 => load_net::<64>(&dir, state.squash, entry)?,
+            128 => load_net::<128>(&dir, state.squash, entry)?,
+            256 => load_net::<256>(&dir, state.squash, entry)?,
+            400 => load_net::<400>(&dir, state.squash, entry)?,
             h => return Err(incompatible("hidden", h.to_string(), format!("one of {SUPPORTED_HIDDEN:?}"))),
         };
-        Ok(Self { net, meta, dir })
+        Ok(Self { net, meta, state, env, dir })
     }
 
     /// Deterministic actions for a flat batch of states (`k · OBS_DIM` values).
@@ -151,16 +140,26 @@ impl OneShotPolicy {
         if obs.is_empty() || !obs.len().is_multiple_of(OBS_DIM) {
             return Vec::new();
         }
-        let x = match &self.meta.obs_norm {
+        let x = match &self.state.obs_norm {
             Some(n) => n.normalize(obs),
             None => obs.to_vec(),
         };
         self.net.forward(x)
     }
 
-    /// The policy's metadata.
-    pub fn meta(&self) -> &PolicyMeta {
+    /// The checkpoint's metadata.
+    pub fn meta(&self) -> &Meta {
         &self.meta
+    }
+
+    /// The policy's state (squash, statistics, training seed, validation objective).
+    pub fn state(&self) -> &PolicyState {
+        &self.state
+    }
+
+    /// The environment settings it was trained with.
+    pub fn env(&self) -> &OneShotConfig {
+        &self.env
     }
 
     /// The folder it was loaded from.

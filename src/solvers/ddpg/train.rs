@@ -26,8 +26,8 @@ use super::env::{
     check_scenario, score, validation_set, OneShotConfig, OneShotEnv, OneShotError, Slot, ACT_DIM, K_MAX,
     M_MAX, N_MAX, OBS_DIM,
 };
-use super::policy::{PolicyMeta, ACTOR_FILE, POLICY_ALGORITHM, POLICY_DIR, SUPPORTED_HIDDEN};
-use crate::rl::checkpoint::{self, CheckpointError};
+use super::policy::{PolicyState, ACTOR_FILE, POLICY_ALGORITHM, POLICY_DIR, SUPPORTED_HIDDEN};
+use crate::rl::checkpoint::{self, CheckpointError, Meta};
 use crate::rl::ddpg::{Ddpg, DdpgConfig};
 use crate::rl::harness::{self, RunInfo};
 use crate::rl::nets::Squash;
@@ -112,7 +112,7 @@ pub enum DdpgTrainError {
     #[error("ddpg training config: {0}")]
     Config(String),
     /// The scenario parameters are invalid.
-    #[error("ddpg training scenario: {0}")]
+    #[error("ddpg training scenario")]
     Scenario(#[from] ParamError),
     /// The scenario's instances do not fit the networks, or decoding failed.
     #[error(transparent)]
@@ -187,27 +187,29 @@ pub fn save_policy<const H: usize>(
     val_objective: f64,
     env: &OneShotConfig,
 ) -> Result<(), CheckpointError> {
-    checkpoint::write_dir_atomically(dir, |tmp| {
-        let files = vec![checkpoint::save_model(agent.actor(), tmp, ACTOR_FILE)?];
-        let meta = PolicyMeta {
-            format_version: checkpoint::FORMAT_VERSION,
-            algorithm: POLICY_ALGORITHM.to_string(),
-            obs_dim: OBS_DIM,
-            act_dim: ACT_DIM,
-            hidden: H,
-            n_max: N_MAX,
-            m_max: M_MAX,
-            k_max: K_MAX,
-            squash: agent.config().squash,
-            obs_norm: agent.obs_norm().cloned(),
-            train_seed,
-            step,
-            val_objective,
-            env: env.clone(),
-            files,
-        };
-        checkpoint::write_meta(tmp, &meta)
-    })
+    let mut meta = Meta::new(
+        POLICY_ALGORITHM,
+        &[
+            ("obs_dim", OBS_DIM),
+            ("act_dim", ACT_DIM),
+            ("hidden", H),
+            ("n_max", N_MAX),
+            ("m_max", M_MAX),
+            ("k_max", K_MAX),
+        ],
+        step,
+        agent.updates(),
+    );
+    let state = PolicyState {
+        squash: agent.config().squash,
+        obs_norm: agent.obs_norm().cloned(),
+        train_seed,
+        val_objective,
+    };
+    meta.config = serde_json::to_value(agent.config()).unwrap_or_default();
+    meta.env = serde_json::to_value(env).unwrap_or_default();
+    meta.state = serde_json::to_value(state).unwrap_or_default();
+    checkpoint::save(dir, meta, |tmp| Ok(vec![checkpoint::save_model(agent.actor(), tmp, ACTOR_FILE)?]))
 }
 
 /// Mean objective and mean repaired count of deterministic `actions` (one row of

@@ -86,7 +86,7 @@ impl Default for DrlTrainConfig {
 pub enum DrlTrainError {
     #[error(transparent)]
     Rl(#[from] RlError),
-    #[error("training family: {0}")]
+    #[error("training family")]
     Family(#[from] crate::scenario::ParamError),
 }
 

@@ -347,16 +347,17 @@ impl Solver for Milp {
         let (status, reason) = if unproven.is_empty() {
             let tolerance =
                 self.mip_rel_gap * bound + prep.blocks.len() as f64 * HIGHS_MIP_ABS_GAP / n + 1e-9;
-            if bound - objective <= tolerance {
-                let what = if self.mip_rel_gap > 0.0 {
-                    format!(
-                        "proven within the relative gap {} of the optimum by HiGHS (gap {gap:.3e})",
-                        self.mip_rel_gap
-                    )
-                } else {
-                    "proven optimal by HiGHS".to_string()
-                };
-                (Status::Optimal, format!("{what}; {gap_text}"))
+            // Optimal means within HiGHS's absolute gap; a positive relative gap that
+            // lets the objective sit further below the bound is a gap limit.
+            let exact_tolerance = prep.blocks.len() as f64 * HIGHS_MIP_ABS_GAP / n + 1e-9;
+            if bound - objective <= exact_tolerance {
+                (Status::Optimal, format!("proven optimal by HiGHS; {gap_text}"))
+            } else if bound - objective <= tolerance {
+                let what = format!(
+                    "stopped by the relative gap {}: within it of the optimum, not proven optimal (gap {gap:.3e})",
+                    self.mip_rel_gap
+                );
+                (Status::GapLimit, format!("{what}; {gap_text}"))
             } else {
                 let why = format!(
                     "HiGHS reported optimal but the decoded objective {objective} is {} below the bound {bound}",
