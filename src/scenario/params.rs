@@ -294,10 +294,16 @@ impl ScenarioParams {
         let zoo =
             if p.zoo.is_empty() { Zoo::embedded()? } else { Zoo::from_path(std::path::Path::new(&p.zoo))? };
         if zoo.models.len() > MAX_MODELS {
-            return Err(invalid("zoo", format!("has {} models, more than the limit {MAX_MODELS}", zoo.models.len())));
+            return Err(invalid(
+                "zoo",
+                format!("has {} models, more than the limit {MAX_MODELS}", zoo.models.len()),
+            ));
         }
         if let Some(m) = zoo.models.iter().find(|m| !m.flops().is_finite()) {
-            return Err(invalid("zoo", format!("model `{}`: {} GMACs is not a finite workload", m.name, m.gmacs)));
+            return Err(invalid(
+                "zoo",
+                format!("model `{}`: {} GMACs is not a finite workload", m.name, m.gmacs),
+            ));
         }
         let mut max_models_per_service = 0u64;
         for (s, share) in super::SERVICES.iter().zip(self.shares()) {
