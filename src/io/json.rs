@@ -7,9 +7,13 @@ use serde::de::DeserializeOwned;
 use super::IoError;
 use crate::model::{Instance, Solution, FORMAT_VERSION};
 
-fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, IoError> {
-    let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
-    serde_json::from_str(&text).map_err(|e| IoError::Json {
+/// The UTF-8 byte order mark some Windows editors put at the start of a file.
+const BOM: char = '\u{feff}';
+
+/// Parses JSON text (a leading byte order mark is skipped); `path` names the source in
+/// errors. An unknown field is an error naming the field and the fields expected there.
+fn parse_json<T: DeserializeOwned>(text: &str, path: &Path) -> Result<T, IoError> {
+    serde_json::from_str(text.strip_prefix(BOM).unwrap_or(text)).map_err(|e| IoError::Json {
         path: path.to_path_buf(),
         line: e.line(),
         column: e.column(),
@@ -19,7 +23,13 @@ fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, IoError> {
 
 /// Reads and validates an instance; an impossible value is reported with its field.
 pub fn read_instance(path: &Path) -> Result<Instance, IoError> {
-    let inst: Instance = read_json(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+    parse_instance(&text, path)
+}
+
+/// [`read_instance`] on text already read; `path` names the source in errors.
+pub fn parse_instance(text: &str, path: &Path) -> Result<Instance, IoError> {
+    let inst: Instance = parse_json(text, path)?;
     inst.validate().map_err(|e| IoError::Field {
         path: path.to_path_buf(),
         field: e.field,
@@ -30,7 +40,13 @@ pub fn read_instance(path: &Path) -> Result<Instance, IoError> {
 
 /// Reads a solution. Its consistency with an instance is the evaluator's job.
 pub fn read_solution(path: &Path) -> Result<Solution, IoError> {
-    let sol: Solution = read_json(path)?;
+    let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+    parse_solution(&text, path)
+}
+
+/// [`read_solution`] on text already read; `path` names the source in errors.
+pub fn parse_solution(text: &str, path: &Path) -> Result<Solution, IoError> {
+    let sol: Solution = parse_json(text, path)?;
     if sol.format_version != FORMAT_VERSION {
         return Err(IoError::Field {
             path: path.to_path_buf(),

@@ -12,6 +12,16 @@ use super::solution::{Decision, Location, Solution};
 /// with decimal sizes is not rejected for rounding.
 const STORAGE_EPS_MB: f64 = 1e-9;
 
+/// Relative slack on storage sums: a solver that adds sizes in another order than the
+/// evaluator (which sums in model-index order) may differ by a few ulps, which exceed
+/// [`STORAGE_EPS_MB`] once capacities reach about 1e7 MB.
+const STORAGE_RTOL: f64 = 1e-12;
+
+/// `used <= cap` up to the storage slack.
+fn storage_fits(used_mb: f64, cap_mb: f64) -> bool {
+    used_mb <= cap_mb + STORAGE_EPS_MB + cap_mb * STORAGE_RTOL
+}
+
 /// A broken constraint, naming the task or server.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Violation {
@@ -129,14 +139,14 @@ pub fn evaluate(inst: &Instance, sol: &Solution) -> Result<Evaluation, Violation
     for (m, cache) in sol.edge_cache.iter().enumerate() {
         check_models(format!("edge_cache[{m}]"), cache, zoo)?;
         let (used_mb, cap_mb) = (size_of(cache), inst.edges[m].cache_mb);
-        if used_mb > cap_mb + STORAGE_EPS_MB {
+        if !storage_fits(used_mb, cap_mb) {
             return Err(Violation::EdgeCache { edge: m, used_mb, cap_mb });
         }
     }
     for (n, stored) in sol.device_models.iter().enumerate() {
         check_models(format!("device_models[{n}]"), stored, zoo)?;
         let (used_mb, cap_mb) = (size_of(stored), inst.devices[n].storage_mb);
-        if used_mb > cap_mb + STORAGE_EPS_MB {
+        if !storage_fits(used_mb, cap_mb) {
             return Err(Violation::DeviceStorage { device: n, used_mb, cap_mb });
         }
     }

@@ -2,8 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::{
+    MAX_DEVICES, MAX_EDGES, MAX_MODELS, MAX_OPTION_TRIPLES, MAX_RBS, MAX_SERVICES, MAX_UNITS,
+};
+
 /// Physical constants shared by every link.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Physics {
     /// Noise power spectral density `N0` in dBm/Hz (default -174).
     pub noise_dbm_per_hz: f64,
@@ -28,6 +33,7 @@ impl Physics {
 
 /// The cloud: every model, elastic compute.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Cloud {
     /// `F_c`, FLOP/s available to each task.
     pub flops: f64,
@@ -35,6 +41,7 @@ pub struct Cloud {
 
 /// An edge server co-located with a base station.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EdgeServer {
     /// `NB_m`: uplink resource blocks.
     pub rbs: u32,
@@ -54,6 +61,7 @@ pub struct EdgeServer {
 
 /// A DNN model of the zoo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DnnModel {
     pub name: String,
     /// Index into [`Instance::services`].
@@ -68,6 +76,7 @@ pub struct DnnModel {
 
 /// The inference task of a device in this slot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Task {
     /// `q_n`: index into [`Instance::services`].
     pub service: usize,
@@ -79,6 +88,7 @@ pub struct Task {
 
 /// An end device with its task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Device {
     /// `a(n)`: index of the associated edge server.
     pub edge: usize,
@@ -95,6 +105,7 @@ pub struct Device {
 
 /// One time slot: the network, the zoo and the tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Instance {
     pub format_version: u32,
     /// Free-form identifier (set by the generator: scenario and seed).
@@ -155,6 +166,17 @@ impl Instance {
                 ),
             ));
         }
+        // Sizes first, before anything is allocated from them.
+        for (field, len, max) in [
+            ("devices", self.devices.len(), MAX_DEVICES),
+            ("edges", self.edges.len(), MAX_EDGES),
+            ("services", self.services.len(), MAX_SERVICES),
+            ("models", self.models.len(), MAX_MODELS),
+        ] {
+            if len > max {
+                return Err(err(field, format!("has {len} entries, more than the limit {max}")));
+            }
+        }
         let p = &self.physics;
         if !p.noise_dbm_per_hz.is_finite() {
             return Err(err("physics.noise_dbm_per_hz", "must be finite"));
@@ -162,17 +184,27 @@ impl Instance {
         if !p.noise_figure_db.is_finite() {
             return Err(err("physics.noise_figure_db", "must be finite"));
         }
+        let noise = p.noise_w_per_hz();
+        if !(noise.is_finite() && noise > 0.0) {
+            return Err(err(
+                "physics.noise_dbm_per_hz",
+                format!(
+                    "with noise_figure_db {} gives a noise density of {noise} W/Hz, which is not a finite \
+                     positive number",
+                    p.noise_figure_db
+                ),
+            ));
+        }
         positive("physics.eta_max", p.eta_max)?;
         positive("cloud.flops", self.cloud.flops)?;
         if self.edges.is_empty() {
             return Err(err("edges", "at least one edge server is required"));
         }
         for (m, e) in self.edges.iter().enumerate() {
-            if e.rbs == 0 {
-                return Err(err(format!("edges[{m}].rbs"), "must be at least 1"));
-            }
-            if e.units == 0 {
-                return Err(err(format!("edges[{m}].units"), "must be at least 1"));
+            for (name, v, max) in [("rbs", e.rbs, MAX_RBS), ("units", e.units, MAX_UNITS)] {
+                if !(1..=max).contains(&v) {
+                    return Err(err(format!("edges[{m}].{name}"), format!("must lie in 1..={max}, got {v}")));
+                }
             }
             positive(format!("edges[{m}].rb_width_hz"), e.rb_width_hz)?;
             positive(format!("edges[{m}].flops"), e.flops)?;
@@ -232,6 +264,34 @@ impl Instance {
             }
             positive(format!("devices[{n}].task.input_bits"), d.task.input_bits)?;
             positive(format!("devices[{n}].task.deadline_s"), d.task.deadline_s)?;
+        }
+        self.check_option_triples()
+    }
+
+    /// The work of option enumeration, `sum_n |K_{q_n}| * NB_{a(n)}`, against
+    /// [`MAX_OPTION_TRIPLES`]; the error names the edge server with the largest share.
+    /// Indices must have been checked.
+    fn check_option_triples(&self) -> Result<(), InstanceError> {
+        let mut models_per_service = vec![0u64; self.services.len()];
+        for md in &self.models {
+            models_per_service[md.service] += 1;
+        }
+        let mut per_edge = vec![0u64; self.edges.len()];
+        for d in &self.devices {
+            per_edge[d.edge] += models_per_service[d.task.service] * u64::from(self.edges[d.edge].rbs);
+        }
+        let total: u64 = per_edge.iter().sum();
+        if total > MAX_OPTION_TRIPLES {
+            let (m, share) = per_edge.iter().enumerate().max_by_key(|&(_, w)| *w).unwrap_or((0, &0));
+            return Err(err(
+                format!("edges[{m}].rbs"),
+                format!(
+                    "option enumeration would examine {total} (task, model, RB count) triples, more \
+                     than the limit {MAX_OPTION_TRIPLES} ({share} of them at this server with {} RBs): \
+                     use fewer RBs, tasks or models per service",
+                    self.edges[m].rbs
+                ),
+            ));
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 pub mod delay;
 pub mod evaluate;
 pub mod instance;
+pub mod limits;
 pub mod options;
 pub mod solution;
 

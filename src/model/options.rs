@@ -80,32 +80,59 @@ pub fn min_units(inst: &Instance, n: usize, k: usize, r: u32) -> Option<u32> {
 }
 
 /// [`min_units`] with the upload delay already computed (the same value, so the same
-/// answer).
+/// answer). Feasibility is monotone in `u` (every step of the delay is a monotone
+/// floating-point operation), so the estimate is corrected by a galloping search: two
+/// delay tests when the estimate is right, `O(log U_m)` at worst, whatever `U_m` is.
 fn min_units_with(inst: &Instance, n: usize, k: usize, upload: f64) -> Option<u32> {
     let e = &inst.edges[inst.devices[n].edge];
     let t = inst.devices[n].task.deadline_s;
     let slack = t - upload;
-    let cap = e.units;
+    let cap = u64::from(e.units);
+    // In u64: `cap + 1` must not wrap when `U_m = u32::MAX`.
     let estimate = if slack > 0.0 {
-        let x = inst.models[k].flops * f64::from(cap) / (e.flops * slack);
-        if x.is_finite() && x < f64::from(cap) + 1.0 {
-            (x.ceil() as u32).max(1)
+        let x = inst.models[k].flops * f64::from(e.units) / (e.flops * slack);
+        if x.is_finite() && x < cap as f64 + 1.0 {
+            (x.ceil() as u64).max(1)
         } else {
             cap + 1
         }
     } else {
         cap + 1
     };
-    // Same sum as `delay::edge_delay`, so the same rounding.
-    let feasible = |u: u32| meets_deadline(upload + delay::edge_compute_delay(inst, n, k, u), t);
-    let mut u = estimate.clamp(1, cap + 1);
-    while u > 1 && feasible(u - 1) {
-        u -= 1;
+    // Same sum as `delay::edge_delay`, so the same rounding. `u <= cap` fits in u32.
+    let feasible = |u: u64| meets_deadline(upload + delay::edge_compute_delay(inst, n, k, u as u32), t);
+    let u = estimate.clamp(1, cap + 1);
+    // Invariant: `hi` is feasible or `cap + 1` ("none"); `lo` is infeasible or 0.
+    let (mut lo, mut hi) = if u > cap || feasible(u) {
+        let (mut hi, mut step) = (u, 1u64);
+        loop {
+            let probe = hi.saturating_sub(step);
+            if probe == 0 || !feasible(probe) {
+                break (probe, hi);
+            }
+            hi = probe;
+            step *= 2;
+        }
+    } else {
+        let (mut lo, mut step) = (u, 1u64);
+        loop {
+            let probe = (lo + step).min(cap + 1);
+            if probe > cap || feasible(probe) {
+                break (lo, probe);
+            }
+            lo = probe;
+            step *= 2;
+        }
+    };
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if feasible(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
     }
-    while u <= cap && !feasible(u) {
-        u += 1;
-    }
-    (u <= cap).then_some(u)
+    (hi <= cap).then_some(hi as u32)
 }
 
 /// The Pareto list of `(r, u)` pairs of edge option `(n, k)`.

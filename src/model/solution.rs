@@ -34,6 +34,7 @@ impl std::fmt::Display for Location {
 
 /// How a served task runs: model, location, RBs `r_n` and compute units `u_n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Assignment {
     /// Index into [`crate::model::Instance::models`].
     pub model: usize,
@@ -75,6 +76,7 @@ impl Decision {
 
 /// Cache contents, device storage and one decision per task.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Solution {
     pub format_version: u32,
     /// `z`: for each edge server, the indices of the models it caches.

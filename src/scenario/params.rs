@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::zoo::{Zoo, ZooError};
+use crate::model::limits::{MAX_DEVICES, MAX_EDGES, MAX_MODELS, MAX_OPTION_TRIPLES, MAX_RBS, MAX_UNITS};
 
 /// An impossible parameter value, naming the parameter.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -158,63 +159,111 @@ fn invalid(name: &str, reason: impl Into<String>) -> ParamError {
     ParamError::Invalid { name: name.to_string(), reason: reason.into() }
 }
 
+/// The allowed range of one real-valued parameter: `min..=max`, or `(min, max]` when
+/// `min_open`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamRange {
+    pub name: &'static str,
+    pub min: f64,
+    pub min_open: bool,
+    pub max: f64,
+}
+
+impl ParamRange {
+    const fn open(name: &'static str, min: f64, max: f64) -> Self {
+        ParamRange { name, min, min_open: true, max }
+    }
+    const fn closed(name: &'static str, min: f64, max: f64) -> Self {
+        ParamRange { name, min, min_open: false, max }
+    }
+
+    pub fn contains(&self, v: f64) -> bool {
+        (if self.min_open { v > self.min } else { v >= self.min }) && v <= self.max
+    }
+}
+
+impl std::fmt::Display for ParamRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let open = if self.min_open { "(" } else { "[" };
+        write!(f, "{open}{}, {}]", short(self.min), short(self.max))
+    }
+}
+
+/// A number as a person writes it: `1e308`, not 309 digits.
+fn short(v: f64) -> String {
+    if v != 0.0 && v.is_finite() && !(1e-4..1e7).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The range of every real-valued parameter. Wide enough for any physical setting,
+/// narrow enough that every value the generator derives (transmit power in W, channel
+/// gains, input bits, scaled deadlines, rates) is finite and passes instance
+/// validation: e.g. a carrier of 1e308 GHz or a base station 1e308 m high would give
+/// zero gains, a transmit power of 1e308 dBm an infinite one.
+pub const PARAM_RANGES: &[ParamRange] = &[
+    ParamRange::open("floor_m", 0.0, 1e5),
+    ParamRange::open("bs_height_m", 0.0, 1e3),
+    ParamRange::open("device_height_m", 0.0, 1e3),
+    // 3GPP TR 38.901 covers 0.5-100 GHz.
+    ParamRange::closed("carrier_ghz", 0.5, 100.0),
+    ParamRange::closed("shadowing_db", 0.0, 50.0),
+    ParamRange::closed("tx_power_dbm", -100.0, 100.0),
+    ParamRange::closed("noise_figure_db", 0.0, 100.0),
+    ParamRange::closed("noise_dbm_per_hz", -300.0, 0.0),
+    ParamRange::open("eta_max", 0.0, 100.0),
+    ParamRange::open("rb_width_hz", 0.0, 1e9),
+    ParamRange::open("edge_flops", 0.0, 1e20),
+    ParamRange::closed("edge_cache_mb", 0.0, 1e9),
+    ParamRange::open("device_flops_min", 0.0, 1e20),
+    ParamRange::open("device_flops_max", 0.0, 1e20),
+    ParamRange::closed("device_storage_min_mb", 0.0, 1e9),
+    ParamRange::closed("device_storage_max_mb", 0.0, 1e9),
+    ParamRange::open("cloud_flops", 0.0, 1e20),
+    ParamRange::open("backhaul_bps", 0.0, 1e15),
+    ParamRange::closed("backhaul_delay_s", 0.0, 1e6),
+    ParamRange::closed("share_classification", 0.0, 1.0),
+    ParamRange::closed("share_detection", 0.0, 1.0),
+    ParamRange::closed("share_segmentation", 0.0, 1.0),
+    ParamRange::open("input_mbit_min", 0.0, 1e9),
+    ParamRange::open("input_mbit_max", 0.0, 1e9),
+    ParamRange::open("deadline_classification_min_s", 0.0, 1e6),
+    ParamRange::open("deadline_classification_max_s", 0.0, 1e6),
+    ParamRange::open("deadline_detection_min_s", 0.0, 1e6),
+    ParamRange::open("deadline_detection_max_s", 0.0, 1e6),
+    ParamRange::open("deadline_segmentation_min_s", 0.0, 1e6),
+    ParamRange::open("deadline_segmentation_max_s", 0.0, 1e6),
+    ParamRange::open("deadline_scale", 0.0, 1e6),
+];
+
 impl ScenarioParams {
+    /// The value of a real-valued parameter of [`PARAM_RANGES`].
+    fn real(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(|v| v.parse().ok())
+    }
+
     /// Validates every value once; the error names the first impossible parameter.
+    /// Sizes are checked against [`crate::model::limits`] before anything is allocated.
     pub fn check(&self) -> Result<Scenario, ParamError> {
         let p = self;
-        if p.n_devices == 0 {
-            return Err(invalid("n_devices", "must be at least 1"));
-        }
-        if p.n_edges == 0 {
-            return Err(invalid("n_edges", "must be at least 1"));
-        }
-        if p.rbs == 0 {
-            return Err(invalid("rbs", "must be at least 1"));
-        }
-        if p.edge_units == 0 {
-            return Err(invalid("edge_units", "must be at least 1"));
-        }
-        for (name, v) in [
-            ("floor_m", p.floor_m),
-            ("bs_height_m", p.bs_height_m),
-            ("device_height_m", p.device_height_m),
-            ("carrier_ghz", p.carrier_ghz),
-            ("eta_max", p.eta_max),
-            ("rb_width_hz", p.rb_width_hz),
-            ("edge_flops", p.edge_flops),
-            ("device_flops_min", p.device_flops_min),
-            ("cloud_flops", p.cloud_flops),
-            ("backhaul_bps", p.backhaul_bps),
-            ("input_mbit_min", p.input_mbit_min),
-            ("deadline_classification_min_s", p.deadline_classification_min_s),
-            ("deadline_detection_min_s", p.deadline_detection_min_s),
-            ("deadline_segmentation_min_s", p.deadline_segmentation_min_s),
-            ("deadline_scale", p.deadline_scale),
+        for (name, v, max) in [
+            ("n_devices", p.n_devices as u64, MAX_DEVICES as u64),
+            ("n_edges", p.n_edges as u64, MAX_EDGES as u64),
+            ("rbs", u64::from(p.rbs), u64::from(MAX_RBS)),
+            ("edge_units", u64::from(p.edge_units), u64::from(MAX_UNITS)),
         ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(invalid(name, format!("must be a finite positive number, got {v}")));
+            if !(1..=max).contains(&v) {
+                return Err(invalid(name, format!("must lie in 1..={max}, got {v}")));
             }
         }
-        for (name, v) in [
-            ("shadowing_db", p.shadowing_db),
-            ("edge_cache_mb", p.edge_cache_mb),
-            ("device_storage_min_mb", p.device_storage_min_mb),
-            ("backhaul_delay_s", p.backhaul_delay_s),
-            ("share_classification", p.share_classification),
-            ("share_detection", p.share_detection),
-            ("share_segmentation", p.share_segmentation),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(invalid(name, format!("must be a finite non-negative number, got {v}")));
+        for r in PARAM_RANGES {
+            // Every name of the table is a real-valued parameter (a unit test checks it).
+            let v = p.real(r.name).unwrap_or(f64::NAN);
+            if !r.contains(v) {
+                return Err(invalid(r.name, format!("must lie in {r}, got {}", short(v))));
             }
-        }
-        for (name, v) in [("tx_power_dbm", p.tx_power_dbm), ("noise_figure_db", p.noise_figure_db)] {
-            if !v.is_finite() {
-                return Err(invalid(name, format!("must be finite, got {v}")));
-            }
-        }
-        if !p.noise_dbm_per_hz.is_finite() {
-            return Err(invalid("noise_dbm_per_hz", "must be finite"));
         }
         for (max_name, min, max) in [
             ("device_flops_max", p.device_flops_min, p.device_flops_max),
@@ -244,13 +293,43 @@ impl ScenarioParams {
         }
         let zoo =
             if p.zoo.is_empty() { Zoo::embedded()? } else { Zoo::from_path(std::path::Path::new(&p.zoo))? };
+        if zoo.models.len() > MAX_MODELS {
+            return Err(invalid(
+                "zoo",
+                format!("has {} models, more than the limit {MAX_MODELS}", zoo.models.len()),
+            ));
+        }
+        if let Some(m) = zoo.models.iter().find(|m| !m.flops().is_finite()) {
+            return Err(invalid(
+                "zoo",
+                format!("model `{}`: {} GMACs is not a finite workload", m.name, m.gmacs),
+            ));
+        }
+        let mut max_models_per_service = 0u64;
         for (s, share) in super::SERVICES.iter().zip(self.shares()) {
-            if share > 0.0 && !zoo.models.iter().any(|m| m.service == *s) {
+            let count = zoo.models.iter().filter(|m| m.service == *s).count() as u64;
+            if share > 0.0 && count == 0 {
                 return Err(invalid(
                     &format!("share_{s}"),
                     format!("is {share} but the zoo has no {s} model"),
                 ));
             }
+            if share > 0.0 {
+                max_models_per_service = max_models_per_service.max(count);
+            }
+        }
+        // An upper bound of the generated instances' option-enumeration work.
+        let triples = p.n_devices as u64 * u64::from(p.rbs) * max_models_per_service;
+        if triples > MAX_OPTION_TRIPLES {
+            return Err(invalid(
+                "n_devices",
+                format!(
+                    "n_devices x rbs x models per service = {} x {} x {max_models_per_service} = {triples} \
+                     (task, model, RB count) triples exceeds the option-enumeration limit \
+                     {MAX_OPTION_TRIPLES}: lower n_devices or rbs",
+                    p.n_devices, p.rbs
+                ),
+            ));
         }
         Ok(Scenario { params: self.clone(), zoo })
     }
@@ -268,5 +347,19 @@ impl ScenarioParams {
             (self.deadline_detection_min_s, self.deadline_detection_max_s),
             (self.deadline_segmentation_min_s, self.deadline_segmentation_max_s),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_range_names_a_real_parameter_and_holds_its_default() {
+        let d = ScenarioParams::default();
+        for r in PARAM_RANGES {
+            let v = d.real(r.name).unwrap_or_else(|| panic!("{} is not a real parameter", r.name));
+            assert!(r.contains(v), "default {} = {v} outside {r}", r.name);
+        }
     }
 }
