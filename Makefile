@@ -4,7 +4,7 @@ BIN := target/release/dnnrm
 JOBS ?=
 JOBS_FLAG := $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: all deps build test bench bench-full train train-ddpg train-drl check-rl clippy fmt
+.PHONY: all deps build test bench bench-full train train-ddpg train-drl check-rl clippy fmt fuzz
 
 SETS ?= all
 DRL_SEEDS ?= 0 1 2 3 4
@@ -46,6 +46,15 @@ train-drl: build
 ## at least 2 of 3 seeds reach a mean evaluation return of -250 or better.
 check-rl: deps
 	RAYON_NUM_THREADS=1 $(CARGO) run --release --bin check_rl -- --seeds 0,1,2 --steps 30000
+
+## Fuzzes the input path for FUZZ_SECONDS per target (cargo-fuzz on the stable toolchain
+## via RUSTC_BOOTSTRAP; see fuzz/README.md). `make test` replays the committed corpus and
+## a bounded mutation run without cargo-fuzz.
+FUZZ_SECONDS ?= 600
+fuzz: deps
+	command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	mkdir -p /tmp/dnnrm-fuzz/instance /tmp/dnnrm-fuzz/solution
+	cd fuzz && for t in instance solution; do RUSTC_BOOTSTRAP=1 nice -n 15 $(CARGO) fuzz run --sanitizer none -O $$t /tmp/dnnrm-fuzz/$$t corpus/$$t -- -dict=fuzz.dict -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 || exit 1; done
 
 clippy: deps
 	$(CARGO) clippy --release --all-targets -- -D warnings

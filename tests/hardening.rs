@@ -364,3 +364,34 @@ fn a_closed_stdout_ends_the_program_quietly() {
         assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_time_limit_bounds_the_whole_milp_solve_model_build_included() {
+    let dir = tempfile::tempdir().unwrap();
+    let inst = dir.path().join("big.json");
+    // 1000 devices on one server with 1000 RBs and 1e5 units: long Pareto lists, a
+    // large model; before the fix decoding alone was quadratic in its size.
+    let o = dnnrm(&[
+        "generate",
+        "--n-devices",
+        "1000",
+        "--n-edges",
+        "1",
+        "--rbs",
+        "1000",
+        "--edge-units",
+        "100000",
+        "--seed",
+        "1",
+        "--out",
+        s(&inst),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t0 = std::time::Instant::now();
+    let o = dnnrm(&["solve", "--solver", "milp", "--time-limit", "1", "--instance", s(&inst)]);
+    let wall = t0.elapsed().as_secs_f64();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && out.contains("status=time-limit"), "{out}{}", stderr(&o));
+    // The limit plus the 2 s guard, with room for a loaded CI machine.
+    assert!(wall < 1.0 + 2.0 + 3.0, "took {wall:.1} s");
+}

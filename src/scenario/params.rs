@@ -13,7 +13,7 @@ pub enum ParamError {
     Invalid { name: String, reason: String },
     #[error("unknown scenario parameter `{0}` (see `dnnrm generate --help` for the list)")]
     Unknown(String),
-    #[error("parameter `zoo`: {0}")]
+    #[error("parameter `zoo`")]
     Zoo(#[from] ZooError),
 }
 

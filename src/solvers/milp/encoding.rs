@@ -308,14 +308,13 @@ impl Block {
             }
         }
         let acc = |k: usize| inst.models[k].accuracy;
-        for &n in &self.tasks {
+        for (n, range) in self.task_ranges() {
             let Some(Decision::Serve(a)) = sol.decisions.get(n) else { continue };
             if a.location == Location::Local {
                 continue;
             }
             let m = inst.devices[n].edge;
-            let pick = (0..self.x.len())
-                .filter(|&j| self.x[j].task == n)
+            let pick = range
                 .filter(|&j| {
                     let b = &self.x[j].assignment;
                     let needs_cache = b.location == Location::Edge
@@ -350,8 +349,12 @@ impl Block {
         let on = |j: usize| values[j] > 0.5;
         let mut decisions: Vec<(usize, Decision)> = Vec::with_capacity(self.tasks.len());
         let mut cache: Vec<(usize, usize)> = Vec::new();
+        // Each task's `x` columns are contiguous: one pass finds every task's range.
+        let ranges: std::collections::HashMap<usize, std::ops::Range<usize>> =
+            self.task_ranges().into_iter().collect();
         for &n in &self.tasks {
-            let chosen: Vec<usize> = (0..self.x.len()).filter(|&j| self.x[j].task == n && on(j)).collect();
+            let chosen: Vec<usize> =
+                ranges.get(&n).map_or_else(Vec::new, |r| r.clone().filter(|&j| on(j)).collect());
             let d = match chosen.as_slice() {
                 [] => choices[n].base.map_or(Decision::Reject, |k| Decision::Serve(Assignment::local(k))),
                 [j] => {

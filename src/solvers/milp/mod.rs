@@ -177,6 +177,16 @@ fn solve_blocks(
             });
             continue;
         }
+        if crate::solver::expired(deadline) {
+            // The model build counts against the time limit: no time is left for this
+            // sub-MILP, so its tasks keep their local base.
+            runs.push(BlockRun {
+                hit_time_limit: true,
+                note: Some("time limit reached before the sub-MILP was built".into()),
+                ..BlockRun::default()
+            });
+            continue;
+        }
         let t0 = Instant::now();
         let model = block.model(inst, integer);
         let initial = warm.map(|s| block.warm_start_values(inst, s));
