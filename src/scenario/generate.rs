@@ -14,7 +14,8 @@ const MIN_DISTANCE_M: f64 = 1.0;
 
 /// Generates one instance. The same scenario and seed give the same instance, bit for
 /// bit. Per device, in order: position, the shadowing of each link (then association
-/// to the strongest gain), compute, storage, service, input size, deadline.
+/// to the strongest gain), the device class (only when the fleet mixes classes),
+/// compute, storage, service, input size, deadline.
 pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
     let p = &sc.params;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -48,6 +49,8 @@ pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
     let dh = p.bs_height_m - p.device_height_m;
     let shares = p.shares();
     let deadlines = p.deadline_ranges();
+    let classes = p.device_classes();
+    let mixed = p.mixed_fleet();
     let uniform = |rng: &mut ChaCha8Rng, lo: f64, hi: f64| if hi > lo { rng.gen_range(lo..hi) } else { lo };
 
     let devices = (0..p.n_devices)
@@ -61,8 +64,25 @@ pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
                     (edge, best_gain_db) = (m, gain_db);
                 }
             }
-            let flops = uniform(&mut rng, p.device_flops_min, p.device_flops_max);
-            let storage_mb = uniform(&mut rng, p.device_storage_min_mb, p.device_storage_max_mb);
+            // The class is drawn only in a mixed fleet, so single-class scenarios keep
+            // their random stream (and committed instances) unchanged.
+            let class = if mixed {
+                let draw: f64 = rng.gen();
+                let mut acc = 0.0;
+                let mut chosen = classes[1];
+                for c in classes.iter().filter(|c| c.share > 0.0) {
+                    acc += c.share;
+                    chosen = *c;
+                    if draw < acc {
+                        break;
+                    }
+                }
+                chosen
+            } else {
+                classes[1]
+            };
+            let flops = uniform(&mut rng, class.flops.0, class.flops.1);
+            let storage_mb = uniform(&mut rng, class.storage_mb.0, class.storage_mb.1);
             let draw: f64 = rng.gen();
             let mut service = shares.iter().rposition(|&s| s > 0.0).unwrap_or(0);
             let mut acc = 0.0;

@@ -8,7 +8,7 @@ pub mod seeds;
 pub mod zoo;
 
 pub use generate::generate;
-pub use params::{ParamError, Scenario, ScenarioParams, PARAM_NAMES};
+pub use params::{DeviceClass, ParamError, Scenario, ScenarioParams, PARAM_NAMES};
 pub use zoo::{Zoo, ZooError, ZooModel};
 
 /// The three services of the default scenario, in index order.

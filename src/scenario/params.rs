@@ -114,6 +114,26 @@ scenario_params! {
     device_storage_min_mb: f64 = 20.0,
     /// Upper bound of device storage C_n, MB.
     device_storage_max_mb: f64 = 100.0,
+    /// Share of `mcu` devices (microcontrollers; instances/CLASSES.md); the rest not `gpu-node` are `embedded`.
+    share_mcu: f64 = 0.0,
+    /// Share of `gpu-node` devices (embedded GPU modules).
+    share_gpu_node: f64 = 0.0,
+    /// Lower bound of an `mcu` device's compute, FLOP/s.
+    mcu_flops_min: f64 = 1e8,
+    /// Upper bound of an `mcu` device's compute, FLOP/s.
+    mcu_flops_max: f64 = 1e9,
+    /// Lower bound of an `mcu` device's model storage, MB.
+    mcu_storage_min_mb: f64 = 1.0,
+    /// Upper bound of an `mcu` device's model storage, MB.
+    mcu_storage_max_mb: f64 = 8.0,
+    /// Lower bound of a `gpu-node` device's compute, FLOP/s.
+    gpu_node_flops_min: f64 = 1e11,
+    /// Upper bound of a `gpu-node` device's compute, FLOP/s.
+    gpu_node_flops_max: f64 = 1e12,
+    /// Lower bound of a `gpu-node` device's model storage, MB.
+    gpu_node_storage_min_mb: f64 = 1000.0,
+    /// Upper bound of a `gpu-node` device's model storage, MB.
+    gpu_node_storage_max_mb: f64 = 4000.0,
     /// Cloud computing F_c, FLOP/s.
     cloud_flops: f64 = 2e13,
     /// Backhaul rate R^bh_m, bit/s.
@@ -146,6 +166,17 @@ scenario_params! {
     deadline_scale: f64 = 1.0,
     /// Model-zoo CSV path; empty for the embedded zoo (instances/zoo.csv).
     zoo: String = String::new(),
+}
+
+/// A class of devices: its share of the fleet and its compute and storage ranges.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DeviceClass {
+    pub name: &'static str,
+    pub share: f64,
+    /// `(min, max)` FLOP/s.
+    pub flops: (f64, f64),
+    /// `(min, max)` MB of model storage.
+    pub storage_mb: (f64, f64),
 }
 
 /// A validated scenario: parameters that passed [`ScenarioParams::check`] and the zoo.
@@ -221,6 +252,16 @@ pub const PARAM_RANGES: &[ParamRange] = &[
     ParamRange::open("device_flops_max", 0.0, 1e20),
     ParamRange::closed("device_storage_min_mb", 0.0, 1e9),
     ParamRange::closed("device_storage_max_mb", 0.0, 1e9),
+    ParamRange::closed("share_mcu", 0.0, 1.0),
+    ParamRange::closed("share_gpu_node", 0.0, 1.0),
+    ParamRange::open("mcu_flops_min", 0.0, 1e20),
+    ParamRange::open("mcu_flops_max", 0.0, 1e20),
+    ParamRange::closed("mcu_storage_min_mb", 0.0, 1e9),
+    ParamRange::closed("mcu_storage_max_mb", 0.0, 1e9),
+    ParamRange::open("gpu_node_flops_min", 0.0, 1e20),
+    ParamRange::open("gpu_node_flops_max", 0.0, 1e20),
+    ParamRange::closed("gpu_node_storage_min_mb", 0.0, 1e9),
+    ParamRange::closed("gpu_node_storage_max_mb", 0.0, 1e9),
     ParamRange::open("cloud_flops", 0.0, 1e20),
     ParamRange::open("backhaul_bps", 0.0, 1e15),
     ParamRange::closed("backhaul_delay_s", 0.0, 1e6),
@@ -268,6 +309,10 @@ impl ScenarioParams {
         for (max_name, min, max) in [
             ("device_flops_max", p.device_flops_min, p.device_flops_max),
             ("device_storage_max_mb", p.device_storage_min_mb, p.device_storage_max_mb),
+            ("mcu_flops_max", p.mcu_flops_min, p.mcu_flops_max),
+            ("mcu_storage_max_mb", p.mcu_storage_min_mb, p.mcu_storage_max_mb),
+            ("gpu_node_flops_max", p.gpu_node_flops_min, p.gpu_node_flops_max),
+            ("gpu_node_storage_max_mb", p.gpu_node_storage_min_mb, p.gpu_node_storage_max_mb),
             ("input_mbit_max", p.input_mbit_min, p.input_mbit_max),
             (
                 "deadline_classification_max_s",
@@ -283,6 +328,15 @@ impl ScenarioParams {
                     format!("must be finite and at least the lower bound {min}, got {max}"),
                 ));
             }
+        }
+        let class_sum = p.share_mcu + p.share_gpu_node;
+        if class_sum > 1.0 + 1e-9 {
+            return Err(invalid(
+                "share_mcu",
+                format!(
+                    "share_mcu + share_gpu_node must be at most 1 (the rest are embedded), got {class_sum}"
+                ),
+            ));
         }
         let share_sum = p.share_classification + p.share_detection + p.share_segmentation;
         if (share_sum - 1.0).abs() > 1e-6 {
@@ -335,6 +389,38 @@ impl ScenarioParams {
     }
 
     /// Service shares in the order of [`super::SERVICES`].
+    /// Each device class with its share and `(flops, storage)` ranges, in the order
+    /// classes are drawn: `mcu`, `embedded`, `gpu-node`.
+    pub fn device_classes(&self) -> [DeviceClass; 3] {
+        let embedded = (1.0 - self.share_mcu - self.share_gpu_node).max(0.0);
+        [
+            DeviceClass {
+                name: "mcu",
+                share: self.share_mcu,
+                flops: (self.mcu_flops_min, self.mcu_flops_max),
+                storage_mb: (self.mcu_storage_min_mb, self.mcu_storage_max_mb),
+            },
+            DeviceClass {
+                name: "embedded",
+                share: embedded,
+                flops: (self.device_flops_min, self.device_flops_max),
+                storage_mb: (self.device_storage_min_mb, self.device_storage_max_mb),
+            },
+            DeviceClass {
+                name: "gpu-node",
+                share: self.share_gpu_node,
+                flops: (self.gpu_node_flops_min, self.gpu_node_flops_max),
+                storage_mb: (self.gpu_node_storage_min_mb, self.gpu_node_storage_max_mb),
+            },
+        ]
+    }
+
+    /// Whether the fleet mixes classes (otherwise every device is `embedded` and the
+    /// generator draws no class, so single-class instances stay as they were).
+    pub fn mixed_fleet(&self) -> bool {
+        self.share_mcu > 0.0 || self.share_gpu_node > 0.0
+    }
+
     pub fn shares(&self) -> [f64; 3] {
         [self.share_classification, self.share_detection, self.share_segmentation]
     }

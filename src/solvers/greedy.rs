@@ -8,10 +8,17 @@
 //!    have an edge option with that model, the accuracy it adds above what the task
 //!    already has (its base, raised by the models already chosen). Stops when no model
 //!    with a positive gain fits.
-//! 3. **Task order: gain per resource.** Every (task, option) pair that beats the
-//!    task's base is scored `(alpha_k - base) / (r / NB_m + u / U_m)`; pairs are taken
-//!    in decreasing score (ties: larger gain, then lower task index) and applied when
-//!    they raise the task's accuracy and fit in the remaining RBs and units.
+//! 3. **Task order: gain per priced resource.** Every (task, option) pair that beats
+//!    the task's base is scored `(alpha_k - base) / (2 w r / NB_m + 2 (1 - w) u / U_m)`;
+//!    pairs are taken in decreasing score (ties: larger gain, then lower task index)
+//!    and applied when they raise the task's accuracy and fit in the remaining RBs and
+//!    units. The RB price `w` says which resource is scarce on the server: step 3 runs
+//!    for each price of [`RB_PRICES`] and for the server's *scarcity price* (the share
+//!    of the RB demand in the total demand, each relative to its capacity, when every
+//!    task takes its best option), and the server keeps the most accurate result.
+//!    `w = 0.5` is the equal pricing of earlier versions; when units are plentiful and
+//!    RBs scarce (offload-bound factories) a higher `w` stops units from being charged
+//!    as if they were as scarce as RBs.
 
 use std::cmp::Ordering;
 
@@ -55,9 +62,57 @@ pub fn cache_by_coverage(p: &mut Partial, m: usize, tasks: &[usize]) {
     }
 }
 
-/// Assigns the tasks by gain per resource (step 3), among the candidates `allowed`
-/// accepts. Tasks keep their current decision unless an option improves it.
+/// RB prices `w` that step 3 tries on every server (besides the scarcity price).
+pub const RB_PRICES: [f64; 5] = [0.5, 0.0, 0.25, 0.75, 1.0];
+
+/// Resource cost of an assignment with RBs priced `w` and units `1 - w`:
+/// `2 w r / NB_m + 2 (1 - w) u / U_m` (equal to [`cost`] at `w = 0.5`).
+pub fn priced_cost(inst: &Instance, n: usize, d: &Decision, w: f64) -> f64 {
+    d.assignment().map_or(0.0, |a| {
+        let e = &inst.edges[inst.devices[n].edge];
+        2.0 * w * f64::from(a.rbs) / f64::from(e.rbs)
+            + 2.0 * (1.0 - w) * f64::from(a.units) / f64::from(e.units)
+    })
+}
+
+/// The scarcity price of RBs on a server: with every task on its most accurate shared
+/// option (the cheapest such), the RB demand over NB against the unit demand over U.
+pub fn scarcity_price(p: &Partial, tasks: &[usize]) -> f64 {
+    let inst = p.inst;
+    let (mut rb, mut units) = (0.0, 0.0);
+    for &n in tasks {
+        let e = &inst.edges[inst.devices[n].edge];
+        let best = p
+            .candidates(n)
+            .filter(|d| matches!(d.assignment(), Some(a) if a.location != Location::Local))
+            .max_by(|a, b| {
+                accuracy(inst, a)
+                    .total_cmp(&accuracy(inst, b))
+                    .then(cost(inst, n, b).total_cmp(&cost(inst, n, a)))
+            });
+        if let Some(a) = best.as_ref().and_then(|d| d.assignment()) {
+            if inst.models[a.model].accuracy > p.accuracy_of(n) {
+                rb += f64::from(a.rbs) / f64::from(e.rbs);
+                units += f64::from(a.units) / f64::from(e.units);
+            }
+        }
+    }
+    if rb + units > 0.0 {
+        rb / (rb + units)
+    } else {
+        0.5
+    }
+}
+
+/// Assigns the tasks by gain per resource (step 3) at the equal price, among the
+/// candidates `allowed` accepts. Tasks keep their current decision unless an option
+/// improves it.
 pub fn assign_by_ratio(p: &mut Partial, tasks: &[usize], allowed: &dyn Fn(&Decision) -> bool) {
+    assign_by_price(p, tasks, allowed, 0.5)
+}
+
+/// Step 3 with RBs priced `w` (see [`priced_cost`]).
+pub fn assign_by_price(p: &mut Partial, tasks: &[usize], allowed: &dyn Fn(&Decision) -> bool, w: f64) {
     let inst = p.inst;
     let mut cands: Vec<(f64, f64, usize, Decision)> = Vec::new();
     for &n in tasks {
@@ -66,7 +121,7 @@ pub fn assign_by_ratio(p: &mut Partial, tasks: &[usize], allowed: &dyn Fn(&Decis
             let gain = accuracy(inst, &d) - base;
             let is_shared = matches!(d.assignment(), Some(a) if a.location != Location::Local);
             if gain > 0.0 && is_shared && allowed(&d) {
-                cands.push((gain / cost(inst, n, &d), gain, n, d));
+                cands.push((gain / priced_cost(inst, n, &d, w).max(1e-12), gain, n, d));
             }
         }
     }
@@ -83,13 +138,32 @@ pub fn assign_by_ratio(p: &mut Partial, tasks: &[usize], allowed: &dyn Fn(&Decis
     }
 }
 
+/// Step 3 at every price (see the module docs); keeps the most accurate assignment of
+/// the server's tasks (ties: the earlier price).
+pub fn assign_best_price(p: &mut Partial, tasks: &[usize], allowed: &dyn Fn(&Decision) -> bool) {
+    let start = p.clone();
+    let scarcity = scarcity_price(p, tasks);
+    let mut best: Option<(f64, Partial)> = None;
+    for w in RB_PRICES.into_iter().chain([scarcity]) {
+        let mut q = start.clone();
+        assign_by_price(&mut q, tasks, allowed, w);
+        let total: f64 = tasks.iter().map(|&n| q.accuracy_of(n)).sum();
+        if best.as_ref().is_none_or(|(b, _)| total > b + 1e-12) {
+            best = Some((total, q));
+        }
+    }
+    if let Some((_, q)) = best {
+        *p = q;
+    }
+}
+
 /// Steps 1 to 3 for the tasks of edge `m` (whose cache is assumed empty).
 pub fn greedy_edge(p: &mut Partial, m: usize, tasks: &[usize]) {
     for &n in tasks {
         p.set_best_local(n);
     }
     cache_by_coverage(p, m, tasks);
-    assign_by_ratio(p, tasks, &|_| true);
+    assign_best_price(p, tasks, &|_| true);
 }
 
 /// The greedy solution of a whole instance.
