@@ -59,7 +59,14 @@ pub struct SolverSummary {
     pub mean_served: f64,
     pub median_time_s: f64,
     pub sgm_time_s: f64,
+    /// Mean share of the possible gain over the baseline captured,
+    /// `(A - A_base) / (OPT - A_base)`, over the instances with a proven optimum above
+    /// the baseline, and how many.
+    pub gain_captured: Option<(f64, usize)>,
 }
+
+/// The baseline of the gain-captured column: what every device achieves alone.
+pub const GAIN_BASELINE: &str = "local-only";
 
 fn solver_order(rows: &[ResultRow]) -> Vec<String> {
     let mut order: Vec<String> = Vec::new();
@@ -98,9 +105,25 @@ pub fn summarise(rows: &[ResultRow]) -> Vec<SolverSummary> {
             *b = b.max(o);
         }
     }
+    // Proven optima, and the baseline, per instance.
+    let mut opt: BTreeMap<&str, f64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.solver == EXACT_SOLVER && r.status == crate::io::RowStatus::Optimal) {
+        if let Some(o) = r.objective {
+            opt.insert(r.instance.as_str(), o);
+        }
+    }
     solver_order(rows)
         .into_iter()
         .map(|s| {
+            let captured: Vec<f64> = per
+                .iter()
+                .filter(|((ps, _), _)| *ps == s)
+                .filter_map(|((_, i), &a)| {
+                    let o = *opt.get(i.as_str())?;
+                    let base = *per.get(&(GAIN_BASELINE.to_string(), i.clone()))?;
+                    (o - base > 1e-9).then(|| (a - base) / (o - base))
+                })
+                .collect();
             let rs: Vec<&ResultRow> = rows.iter().filter(|r| r.solver == s).collect();
             let objs: Vec<f64> = rs.iter().filter_map(|r| r.objective).collect();
             let ratios: Vec<f64> = rs.iter().filter_map(|r| r.ratio_to_opt).collect();
@@ -120,6 +143,7 @@ pub fn summarise(rows: &[ResultRow]) -> Vec<SolverSummary> {
                 mean_served: mean(&rs.iter().filter_map(|r| r.served_fraction).collect::<Vec<_>>()),
                 median_time_s: median(&times),
                 sgm_time_s: shifted_geomean(&times, TIME_SHIFT_S),
+                gain_captured: (!captured.is_empty()).then(|| (mean(&captured), captured.len())),
                 solver: s,
             }
         })
@@ -146,21 +170,23 @@ pub fn set_table(set: &str, rows: &[ResultRow]) -> String {
     let _ = writeln!(md, "### Set `{set}` ({n_inst} instances)\n");
     let _ = writeln!(
         md,
-        "| solver | runs | errors | mean objective ± 95% CI | ratio to MILP optimum | wins | served fraction | median time | SGM time |"
+        "| solver | runs | errors | mean objective ± 95% CI | ratio to MILP optimum | gain captured | wins | served fraction | median time | SGM time |"
     );
-    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for s in summarise(rows) {
         let ratio = s.ratio_to_opt.map_or("-".to_string(), |(r, n)| format!("{r:.4} (n={n})"));
+        let captured = s.gain_captured.map_or("-".to_string(), |(g, _)| format!("{:.1}%", 100.0 * g));
         let ci = if s.ci95.is_finite() { format!(" ± {:.4}", s.ci95) } else { String::new() };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {:.4}{} | {} | {} | {:.3} | {} | {} |",
+            "| {} | {} | {} | {:.4}{} | {} | {} | {} | {:.3} | {} | {} |",
             s.solver,
             s.runs,
             s.errors,
             s.mean_objective,
             ci,
             ratio,
+            captured,
             if s.solver == EXACT_SOLVER { "-".to_string() } else { s.wins.to_string() },
             s.mean_served,
             fmt_time(s.median_time_s),
@@ -198,7 +224,9 @@ pub fn summary_markdown(command: &str, sets: &[(String, Vec<ResultRow>)], extra:
         md,
         "Objective: mean inference accuracy `A` (MODEL.md §5) as judged by the evaluator, mean ± 95% Student-t \
          interval over runs. Ratio to MILP optimum: mean of objective / optimum over the instances where `milp` \
-         proved optimality (n of them). Wins: instances where the solver is best among the non-exact solvers \
+         proved optimality (n of them). Gain captured: mean over those instances of `(A - A_local) / (OPT - A_local)`, the share of \
+         the possible gain over `local-only` the solver captures (devices alone supply most of the optimum on \
+         the default set, which hides differences). Wins: instances where the solver is best among the non-exact solvers \
          (ties count for each). Times: wall time of one solve measured by the runner; median and shifted \
          geometric mean (shift {TIME_SHIFT_S} s).\n"
     );
@@ -304,4 +332,62 @@ pub fn proposed_section(spec: &ReportSpec, sets: &[(String, Vec<ResultRow>)]) ->
         }
     }
     Some(md)
+}
+
+#[cfg(test)]
+mod gain_tests {
+    use super::*;
+    use crate::io::RowStatus;
+
+    fn row(solver: &str, instance: &str, objective: f64, status: RowStatus) -> ResultRow {
+        ResultRow {
+            set: "s".into(),
+            instance: instance.into(),
+            n_tasks: 10,
+            solver: solver.into(),
+            options: String::new(),
+            version: String::new(),
+            seed: 0,
+            status,
+            objective: Some(objective),
+            bound: None,
+            ratio_to_opt: None,
+            served_fraction: Some(1.0),
+            local: None,
+            edge: None,
+            cloud: None,
+            rejected: None,
+            rb_utilisation: None,
+            compute_utilisation: None,
+            wall_s: 0.001,
+            revision: String::new(),
+            machine: String::new(),
+            stats: String::new(),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn gain_captured_is_the_share_of_the_gap_from_local_only_to_the_optimum() {
+        use RowStatus::*;
+        let rows = vec![
+            row("milp", "a", 0.8, Optimal),
+            row("local-only", "a", 0.6, Heuristic),
+            row("greedy", "a", 0.7, Heuristic),
+            row("milp", "b", 0.9, Optimal),
+            row("local-only", "b", 0.5, Heuristic),
+            row("greedy", "b", 0.9, Heuristic),
+            // no proven optimum: not counted
+            row("milp", "c", 0.9, GapLimit),
+            row("local-only", "c", 0.5, Heuristic),
+            row("greedy", "c", 0.5, Heuristic),
+        ];
+        let s = summarise(&rows);
+        let get = |n: &str| s.iter().find(|x| x.solver == n).unwrap().gain_captured.unwrap();
+        let (g, n) = get("greedy");
+        assert_eq!(n, 2);
+        assert!((g - 0.75).abs() < 1e-12, "{g}"); // (0.5 + 1.0) / 2
+        assert_eq!(get("local-only"), (0.0, 2));
+        assert_eq!(get("milp"), (1.0, 2));
+    }
 }
