@@ -138,6 +138,10 @@ fn every_range_bound_generates_valid_instances() {
             for (min, max) in [
                 ("device_flops_min", "device_flops_max"),
                 ("device_storage_min_mb", "device_storage_max_mb"),
+                ("mcu_flops_min", "mcu_flops_max"),
+                ("mcu_storage_min_mb", "mcu_storage_max_mb"),
+                ("gpu_node_flops_min", "gpu_node_flops_max"),
+                ("gpu_node_storage_min_mb", "gpu_node_storage_max_mb"),
                 ("input_mbit_min", "input_mbit_max"),
                 ("deadline_classification_min_s", "deadline_classification_max_s"),
                 ("deadline_detection_min_s", "deadline_detection_max_s"),
@@ -152,6 +156,13 @@ fn every_range_bound_generates_valid_instances() {
             }
             if r.name.starts_with("share_") {
                 continue; // shares must sum to 1; covered by the scenario tests
+            }
+            // A class's ranges are drawn only when the fleet has that class.
+            if r.name.starts_with("mcu_") {
+                p.share_mcu = 0.5;
+            }
+            if r.name.starts_with("gpu_node_") {
+                p.share_gpu_node = 0.5;
             }
             let sc = p.check().unwrap_or_else(|e| panic!("{} = {v}: {e}", r.name));
             for seed in 0..3 {

@@ -143,7 +143,8 @@ const PINNED_99: u64 = 1280238464605250906;
 
 #[test]
 fn class_mixes_respect_their_shares_and_ranges() {
-    let mut p = ScenarioParams { n_devices: 20_000, share_mcu: 0.5, share_gpu_node: 0.1, ..Default::default() };
+    let mut p =
+        ScenarioParams { n_devices: 20_000, share_mcu: 0.5, share_gpu_node: 0.1, ..Default::default() };
     let inst = generate(&p.clone().check().unwrap(), 5, "mix");
     let (mut mcu, mut emb, mut gpu) = (0usize, 0usize, 0usize);
     for d in &inst.devices {

@@ -18,6 +18,13 @@ use crate::solvers::Milp;
 /// The sizes of the benchmark: N grows 10 -> 1000 while M grows 2 -> 16.
 pub const DEFAULT_SIZES: [(usize, usize); 6] = [(10, 2), (50, 4), (100, 4), (200, 8), (500, 12), (1000, 16)];
 
+/// The stress part (`milp-stress`): tight deadlines (scale [`STRESS_DEADLINE_SCALE`]),
+/// where most tasks need the edge and the MILP's root work grows fastest.
+pub const STRESS_SIZES: [(usize, usize); 3] = [(200, 8), (400, 8), (800, 16)];
+
+/// Deadline scale of the stress part.
+pub const STRESS_DEADLINE_SCALE: f64 = 0.3;
+
 /// Aggregates of one size.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScalingRow {
@@ -43,6 +50,7 @@ pub struct ScalingRow {
 /// by one per instance.
 pub fn milp_scaling(
     sizes: &[(usize, usize)],
+    deadline_scale: f64,
     instances_per_size: usize,
     time_limit: Duration,
     progress: &ProgressBar,
@@ -51,12 +59,14 @@ pub fn milp_scaling(
     let opts = SolveOptions { seed: 0, time_limit: Some(time_limit), threads: 1 };
     let mut rows = Vec::with_capacity(sizes.len());
     for (s, &(n, m)) in sizes.iter().enumerate() {
-        let params = ScenarioParams { n_devices: n, n_edges: m, ..ScenarioParams::default() };
+        let params = ScenarioParams { n_devices: n, n_edges: m, deadline_scale, ..ScenarioParams::default() };
         let (mut build, mut solve, mut nodes) = (Vec::new(), Vec::new(), Vec::new());
         let (mut optimal, mut invalid, mut max_gap) = (0, 0, 0.0f64);
         for i in 0..instances_per_size {
             progress.set_message(format!("N={n} M={m} #{i}"));
-            let seed = crate::scenario::seeds::scaling(s, i);
+            // The stress part draws other instances than the default part.
+            let part = if deadline_scale == 1.0 { 0 } else { 10 };
+            let seed = crate::scenario::seeds::scaling(part + s, i);
             let scenario = match params.check() {
                 Ok(sc) => sc,
                 Err(_) => {

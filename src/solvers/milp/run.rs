@@ -42,6 +42,8 @@ pub struct RunSettings {
     pub mip_rel_gap: f64,
     /// Wall-clock guard; `None` waits for HiGHS however long it takes.
     pub guard: Option<Duration>,
+    /// Run HiGHS's presolve (see [`super::PRESOLVE_MAX_COLS`]).
+    pub presolve: bool,
 }
 
 /// What HiGHS returned, as plain data.
@@ -108,6 +110,9 @@ fn run_here(problem: HighsProblem, initial: Option<Vec<f64>>, s: &RunSettings) -
     opt(&mut model, "log_to_console", false)?;
     opt(&mut model, "threads", i32::try_from(s.threads.max(1)).unwrap_or(1))?;
     opt(&mut model, "mip_rel_gap", s.mip_rel_gap)?;
+    if !s.presolve {
+        opt(&mut model, "presolve", "off")?;
+    }
     if let Some(t) = s.time_limit_s {
         opt(&mut model, "time_limit", t.max(1e-3))?;
     }
