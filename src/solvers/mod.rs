@@ -19,4 +19,4 @@ pub use ddpg::DdpgSolver;
 pub use greedy::Greedy;
 pub use local_search::GreedyLocalSearch;
 pub use milp::{Milp, MilpLp};
-pub use registry::{create, info, registry, SolverInfo};
+pub use registry::{create, info, registry, Family, SolverInfo};

@@ -17,6 +17,8 @@ pub struct SolverInfo {
     pub description: &'static str,
     /// Learned solvers load checkpoints; the benchmark runs them once per training seed.
     pub learned: bool,
+    /// Which family plots and tables group it with.
+    pub family: Family,
     /// The settings this solver takes; any other given setting is an error.
     pub settings: &'static [Setting],
     /// Builds the solver from settings already checked to be among `settings`.
@@ -25,6 +27,30 @@ pub struct SolverInfo {
 
 const LEARNED: &[Setting] = &[Setting::Checkpoint];
 
+/// How a solver is grouped in plots and tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Family {
+    /// The MILP and its LP relaxation.
+    Exact,
+    /// Rules and local search.
+    Heuristic,
+    /// Trained policies (the proposed scheme and the DDPG benchmark).
+    Learned,
+    /// Ablations of the proposed scheme.
+    Ablation,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Exact => "exact",
+            Family::Heuristic => "heuristic",
+            Family::Learned => "learned",
+            Family::Ablation => "ablation",
+        }
+    }
+}
+
 /// Every registered solver, in the order the benchmark runs them.
 pub fn registry() -> &'static [SolverInfo] {
     static REGISTRY: &[SolverInfo] = &[
@@ -32,6 +58,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "random",
             description: "seeded random feasible decisions (a floor, not a baseline)",
             learned: false,
+            family: Family::Heuristic,
             settings: &[],
             build: |_| Ok(Box::new(RandomSolver)),
         },
@@ -39,6 +66,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "local-only",
             description: "every task on its device with its most accurate local model",
             learned: false,
+            family: Family::Heuristic,
             settings: &[],
             build: |_| Ok(Box::new(OnlyLocation(Location::Local))),
         },
@@ -46,6 +74,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "edge-only",
             description: "edge servers only: coverage-per-MB cache, gain-per-resource assignment",
             learned: false,
+            family: Family::Heuristic,
             settings: &[],
             build: |_| Ok(Box::new(OnlyLocation(Location::Edge))),
         },
@@ -53,13 +82,15 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "cloud-only",
             description: "cloud only: gain-per-resource assignment of RBs",
             learned: false,
+            family: Family::Heuristic,
             settings: &[],
             build: |_| Ok(Box::new(OnlyLocation(Location::Cloud))),
         },
         SolverInfo {
             name: "greedy",
-            description: "best local base, coverage-per-MB cache, gain-per-resource assignment",
+            description: "best local base, coverage-per-MB cache, gain per scarcity-priced resource",
             learned: false,
+            family: Family::Heuristic,
             settings: &[],
             build: |_| Ok(Box::new(Greedy)),
         },
@@ -67,6 +98,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "greedy-ls",
             description: "greedy, then local search over assignments and cache contents",
             learned: false,
+            family: Family::Heuristic,
             settings: &[],
             build: |_| Ok(Box::new(GreedyLocalSearch)),
         },
@@ -74,6 +106,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "ddpg",
             description: "DDPG benchmark (one-shot view, MODEL.md §8): trained policy, decode and repair",
             learned: true,
+            family: Family::Learned,
             settings: LEARNED,
             build: |s| {
                 let dir = checkpoint_or(s, Path::new(super::ddpg::DEFAULT_CHECKPOINT));
@@ -85,6 +118,7 @@ pub fn registry() -> &'static [SolverInfo] {
             description:
                 "exact MILP (MODEL.md §6) by HiGHS, one per edge server; proven optimum and dual bound",
             learned: false,
+            family: Family::Exact,
             settings: &[Setting::MipGap, Setting::WarmStart],
             build: |s| {
                 let milp = Milp::new(s.mip_rel_gap.unwrap_or(0.0), s.warm_start)
@@ -96,6 +130,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "milp-lp",
             description: "LP relaxation of the milp encoding: an upper bound on A, solution by LP rounding",
             learned: false,
+            family: Family::Exact,
             settings: &[],
             build: |_| Ok(Box::new(MilpLp)),
         },
@@ -103,6 +138,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "drl",
             description: "proposed scheme: learned cache/location/model choices + exact RB/unit packing",
             learned: true,
+            family: Family::Learned,
             settings: LEARNED,
             build: |s| drl_solver(s, Variant::Full),
         },
@@ -111,6 +147,7 @@ pub fn registry() -> &'static [SolverInfo] {
             description:
                 "ablation of drl: the same construction with the untrained network (prior rules only)",
             learned: false,
+            family: Family::Ablation,
             settings: &[],
             build: |_| Ok(Box::new(DrlUntrained)),
         },
@@ -118,6 +155,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "drl-nosub",
             description: "ablation of drl: the policy also picks RBs and units (no packing subroutine)",
             learned: true,
+            family: Family::Ablation,
             settings: LEARNED,
             build: |s| drl_solver(s, Variant::NoSubroutine),
         },
@@ -125,6 +163,7 @@ pub fn registry() -> &'static [SolverInfo] {
             name: "drl-nomask",
             description: "ablation of drl: no masking, infeasible choices repaired by rejection",
             learned: true,
+            family: Family::Ablation,
             settings: LEARNED,
             build: |s| drl_solver(s, Variant::NoMasking),
         },
