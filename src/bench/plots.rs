@@ -471,25 +471,11 @@ mod tests {
             instance: instance.into(),
             n_tasks: 10,
             solver: solver.into(),
-            options: String::new(),
-            version: String::new(),
-            seed: 0,
             status: crate::io::RowStatus::Heuristic,
             objective: Some(objective),
-            bound: None,
-            ratio_to_opt: None,
             served_fraction: Some(1.0),
-            local: None,
-            edge: None,
-            cloud: None,
-            rejected: None,
-            rb_utilisation: None,
-            compute_utilisation: None,
             wall_s: 0.001,
-            revision: String::new(),
-            machine: String::new(),
-            stats: String::new(),
-            message: String::new(),
+            ..ResultRow::default()
         }
     }
 

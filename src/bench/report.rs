@@ -77,8 +77,7 @@ fn solver_order(rows: &[ResultRow]) -> Vec<String> {
     }
     // The exact solver first, then registry order where known, then the rest.
     let rank = |s: &str| {
-        crate::solvers::registry().iter().position(|i| i.name == s).unwrap_or(usize::MAX - 1)
-            - usize::from(s == EXACT_SOLVER) * usize::MAX / 2
+        (s != EXACT_SOLVER, crate::solvers::registry().iter().position(|i| i.name == s).unwrap_or(usize::MAX))
     };
     order.sort_by_key(|s| rank(s));
     order
@@ -95,7 +94,7 @@ fn per_instance(rows: &[ResultRow]) -> BTreeMap<(String, String), f64> {
     acc.into_iter().map(|(k, v)| (k, mean(&v))).collect()
 }
 
-/// Summaries per solver (exact solver first, then registry order).
+/// Summaries per solver (the exact solver first, then registry order, then the rest).
 pub fn summarise(rows: &[ResultRow]) -> Vec<SolverSummary> {
     let per = per_instance(rows);
     let mut best: BTreeMap<&str, f64> = BTreeMap::new();
@@ -345,25 +344,11 @@ mod gain_tests {
             instance: instance.into(),
             n_tasks: 10,
             solver: solver.into(),
-            options: String::new(),
-            version: String::new(),
-            seed: 0,
             status,
             objective: Some(objective),
-            bound: None,
-            ratio_to_opt: None,
             served_fraction: Some(1.0),
-            local: None,
-            edge: None,
-            cloud: None,
-            rejected: None,
-            rb_utilisation: None,
-            compute_utilisation: None,
             wall_s: 0.001,
-            revision: String::new(),
-            machine: String::new(),
-            stats: String::new(),
-            message: String::new(),
+            ..ResultRow::default()
         }
     }
 

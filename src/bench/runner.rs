@@ -16,7 +16,7 @@ use std::time::Instant;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
-use crate::io::results::{ResultRow, ResultsFile, RowStatus, RunKey};
+use crate::io::results::{ResultRow, ResultsFile, RunKey};
 use crate::io::{read_instance, read_instance_list, read_scenario_csv, IoError};
 use crate::model::{evaluate, Evaluation, Instance};
 use crate::scenario::generate;
@@ -53,27 +53,12 @@ fn empty_row(inst: &Instance, solver: &dyn Solver, opts: &SolveOptions, ctx: &Ro
         options: ctx.options.clone(),
         version: solver.version(),
         seed: opts.seed,
-        status: RowStatus::Error,
-        objective: None,
-        bound: None,
-        ratio_to_opt: None,
-        served_fraction: None,
-        local: None,
-        edge: None,
-        cloud: None,
-        rejected: None,
-        rb_utilisation: None,
-        compute_utilisation: None,
-        wall_s: 0.0,
         revision: ctx.revision.clone(),
         machine: ctx.machine.clone(),
-        stats: String::new(),
-        message: String::new(),
+        ..ResultRow::default()
     }
 }
 
-/// The primary solver's attempt: its judged report, or why there is none (an error,
-/// an answer the evaluator rejects, or `no-solution`), with the rejected report.
 /// Why an attempt gave no usable answer, with the `no-solution` report if there was one.
 type Failure = (String, Option<Box<SolveReport>>);
 

@@ -12,7 +12,7 @@ use super::IoError;
 
 /// How a run ended, as recorded in the `status` column: the solver's own termination
 /// status, or `error` when the solver failed or its answer broke a constraint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum RowStatus {
     /// Proven optimal by an exact solver.
@@ -28,6 +28,7 @@ pub enum RowStatus {
     /// The solver failed; the runner's fallback solver produced the answer.
     Fallback,
     /// The solver returned an error or an answer the evaluator rejected: no objective.
+    #[default]
     Error,
 }
 
@@ -51,8 +52,9 @@ impl std::fmt::Display for RowStatus {
     }
 }
 
-/// One row of a results CSV: one (instance, solver, options, seed) run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One row of a results CSV: one (instance, solver, options, seed) run. The default
+/// row is an `error` row with every field empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResultRow {
     /// Instance set (the scenario CSV's stem, or the batch file's).
     pub set: String,
@@ -128,31 +130,7 @@ pub fn write_rows(path: &Path, rows: &[ResultRow]) -> Result<(), IoError> {
 /// The header line of a results CSV.
 pub fn header() -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.serialize(ResultRow {
-        set: String::new(),
-        instance: String::new(),
-        n_tasks: 0,
-        solver: String::new(),
-        options: String::new(),
-        version: String::new(),
-        seed: 0,
-        status: RowStatus::Error,
-        objective: None,
-        bound: None,
-        ratio_to_opt: None,
-        served_fraction: None,
-        local: None,
-        edge: None,
-        cloud: None,
-        rejected: None,
-        rb_utilisation: None,
-        compute_utilisation: None,
-        wall_s: 0.0,
-        revision: String::new(),
-        machine: String::new(),
-        stats: String::new(),
-        message: String::new(),
-    });
+    let _ = w.serialize(ResultRow::default());
     let bytes = w.into_inner().unwrap_or_default();
     String::from_utf8_lossy(&bytes).lines().next().unwrap_or_default().to_string()
 }

@@ -407,30 +407,6 @@ pub fn load_meta(dir: &Path) -> Result<Meta, CheckpointError> {
     read_meta(dir)
 }
 
-/// Checks that a checkpoint in `dir` was written by `algorithm` (`found` is what its
-/// meta file says) with the same compile-time sizes, given as `(name, found, expected)`.
-pub fn check_compatible(
-    dir: &Path,
-    (found, algorithm): (&str, &str),
-    sizes: &[(&'static str, usize, usize)],
-) -> Result<(), CheckpointError> {
-    let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
-        path: dir.join(META_FILE),
-        what,
-        found,
-        expected,
-    };
-    if found != algorithm {
-        return Err(incompatible("algorithm", found.to_string(), algorithm.to_string()));
-    }
-    for &(what, found, expected) in sizes {
-        if found != expected {
-            return Err(incompatible(what, found.to_string(), expected.to_string()));
-        }
-    }
-    Ok(())
-}
-
 /// The entry of file `name` in a checkpoint's file list (meta file of `dir`).
 pub fn file_entry<'a>(
     dir: &Path,

@@ -113,6 +113,15 @@ pub fn valid_count(obs: &[f32], feat: usize) -> usize {
     obs.chunks_exact(feat + 1).take_while(|row| row[feat] > 0.5).count()
 }
 
+/// A uniformly random valid candidate of an observation block (the warm-up action of
+/// the set learners): a number in `[0, 1)` scaled by the number of valid candidates.
+pub fn random_candidate(obs: &[f32], feat: usize, rng: &mut crate::rl::Rng) -> usize {
+    use rand::Rng as _;
+    let n = valid_count(obs, feat);
+    let x: f32 = rng.gen_range(0.0..1.0);
+    ((x * n as f32) as usize).min(n.saturating_sub(1))
+}
+
 /// The valid candidates' feature rows of an observation block, without the mask column.
 pub fn rows(obs: &[f32], feat: usize) -> Vec<f32> {
     obs.chunks_exact(feat + 1).flat_map(|r| r[..feat].iter().copied()).collect()

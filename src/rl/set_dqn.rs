@@ -286,9 +286,7 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> Agent for SetDq
     /// Uniform over the valid candidates (drawn as a number in `[0, 1)` scaled by their
     /// count, so the stream of random numbers matches earlier versions).
     fn random_action(&mut self, obs: &[f32], rng: &mut Rng) -> Discrete {
-        let n = valid_count(obs, FEAT);
-        let x: f32 = rng.gen_range(0.0..1.0);
-        ((x * n as f32) as usize).min(n.saturating_sub(1))
+        crate::rl::scorer::random_candidate(obs, FEAT, rng)
     }
 
     fn observe(&mut self, t: &Transition<'_, Discrete>) -> Result<(), RlError> {

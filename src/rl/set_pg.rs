@@ -247,9 +247,7 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> Agent for SetPg
     }
 
     fn random_action(&mut self, obs: &[f32], rng: &mut Rng) -> Discrete {
-        let n = valid_count(obs, FEAT);
-        let x: f32 = rng.gen_range(0.0..1.0);
-        ((x * n as f32) as usize).min(n.saturating_sub(1))
+        crate::rl::scorer::random_candidate(obs, FEAT, rng)
     }
 
     fn observe(&mut self, t: &Transition<'_, Discrete>) -> Result<(), RlError> {
