@@ -105,9 +105,28 @@ fn bounds(panel: &Panel, log_x: bool) -> Option<((f64, f64), (f64, f64))> {
     Some((pad(x0, x1, log_x), pad(y0, y1, panel.log_y)))
 }
 
-/// Colour and marker of the series with index `i` in the legend.
+/// A high-contrast palette (the "tab10" colours, then darker and lighter shades).
+const PALETTE: [(u8, u8, u8); 14] = [
+    (31, 119, 180),
+    (255, 127, 14),
+    (44, 160, 44),
+    (214, 39, 40),
+    (148, 103, 189),
+    (140, 86, 75),
+    (227, 119, 194),
+    (127, 127, 127),
+    (188, 189, 34),
+    (23, 190, 207),
+    (0, 0, 0),
+    (31, 60, 120),
+    (150, 70, 0),
+    (20, 90, 20),
+];
+
+/// Colour of the series with index `i` in the legend.
 fn colour(i: usize) -> RGBAColor {
-    Palette99::pick(i).to_rgba()
+    let (r, g, b) = PALETTE[i % PALETTE.len()];
+    RGBColor(r, g, b).to_rgba()
 }
 
 /// Draws the marker `i % 4` (circle, triangle, square, cross) at `p`.
@@ -140,7 +159,8 @@ where
     let fmt_x = move |x: &f64| match (integer, x.abs()) {
         (true, a) if a >= 10_000.0 => format!("{:.0}k", x / 1000.0),
         (true, _) => format!("{:.0}", x),
-        _ => format!("{x}"),
+        // Tick values like 0.6000000000000001: three decimals at most.
+        _ => format!("{}", (x * 1000.0).round() / 1000.0),
     };
     macro_rules! body {
         ($ctx:expr) => {{
