@@ -395,3 +395,17 @@ fn a_time_limit_bounds_the_whole_milp_solve_model_build_included() {
     // The limit plus the 2 s guard, with room for a loaded CI machine.
     assert!(wall < 1.0 + 2.0 + 3.0, "took {wall:.1} s");
 }
+
+#[test]
+fn a_zoo_error_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nozoo.csv");
+    let o = dnnrm(&["generate", "--zoo", s(&missing), "--out", s(&dir.path().join("x.json"))]);
+    let err = stderr(&o);
+    assert!(!o.status.success());
+    assert_eq!(err.matches("nozoo.csv").count(), 1, "{err}");
+    let bad = write(&dir.path().join("badzoo.csv"), "name,service\nfoo,bar\n");
+    let o = dnnrm(&["generate", "--zoo", s(&bad), "--out", s(&dir.path().join("x.json"))]);
+    let err = stderr(&o);
+    assert_eq!(err.matches("missing column").count(), 1, "{err}");
+}
