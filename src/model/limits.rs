@@ -1,5 +1,5 @@
 //! Size limits on every input, checked before anything is allocated from a size the
-//! input gives (instance validation, [`crate::scenario::ScenarioParams::check`]).
+//! input gives (instance validation here, and the scenario parameters' `check`).
 //!
 //! They keep the documented scale (N up to 1000 in the benchmark sets, N = 20000 with
 //! M = 50 in the scaling runs) far inside the limits, and bound the time and memory of
