@@ -179,6 +179,12 @@ struct TrainDrlArgs {
     /// Smallest and largest number of edge servers of the training family.
     #[arg(long, num_args = 2, value_names = ["MIN", "MAX"])]
     n_edges: Option<Vec<usize>>,
+    /// Range of the share of `mcu` devices of the training family (default 0 0).
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"])]
+    share_mcu: Option<Vec<f64>>,
+    /// Range of the share of `gpu-node` devices of the training family (default 0 0).
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"])]
+    share_gpu_node: Option<Vec<f64>>,
 }
 
 #[derive(clap::Args)]
@@ -668,6 +674,12 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
     }
     if let Some(v) = &a.n_edges {
         cfg.family.n_edges = (v[0], v[1]);
+    }
+    if let Some(v) = &a.share_mcu {
+        cfg.family.share_mcu = (v[0], v[1]);
+    }
+    if let Some(v) = &a.share_gpu_node {
+        cfg.family.share_gpu_node = (v[0], v[1]);
     }
     let name = dnnrm::solvers::drl::solver_name(cfg.variant);
     let out = f.out(name);

@@ -92,3 +92,26 @@ fn checkpoint_round_trip_and_corruption() {
     let e = error_chain(&DrlSolver::load(&dir.path().join("nope"), Variant::Full).err().unwrap());
     assert!(e.contains("nope"), "{e}");
 }
+
+#[test]
+fn class_share_ranges_of_the_training_family_are_checked_and_train() {
+    use dnnrm::solvers::drl::env::Family;
+    let bad = Family { share_mcu: (0.5, 1.5), ..Family::default() };
+    let e = bad.check().unwrap_err().to_string();
+    assert!(e.contains("share_mcu"), "{e}");
+    let upside_down = Family { share_gpu_node: (0.4, 0.1), ..Family::default() };
+    assert!(upside_down.check().unwrap_err().to_string().contains("share_gpu_node"));
+    // Too many devices for the size limits at the top of the range: refused up front.
+    let too_big = Family { n_devices: (10, 1_000_000), ..Family::default() };
+    assert!(too_big.check().unwrap_err().to_string().contains("n_devices"));
+    // A mixed family trains, and its checkpoint records the family.
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = tiny_config(2);
+    cfg.family.share_mcu = (0.5, 1.0);
+    cfg.family.share_gpu_node = (0.0, 0.2);
+    cfg.family.check().unwrap();
+    train_drl(&cfg, dir.path(), Vec::new()).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap()).unwrap();
+    assert_eq!(meta["env"]["family"]["share_mcu"], serde_json::json!([0.5, 1.0]));
+}

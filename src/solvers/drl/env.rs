@@ -24,30 +24,56 @@ use crate::scenario::{generate, seeds, ParamError, Scenario, ScenarioParams};
 /// Observation length: `MAX_CANDIDATES` rows of `FEATURES` values and a mask.
 pub const OBS_DIM: usize = MAX_CANDIDATES * (FEATURES + 1);
 
-/// The family of training instances.
+/// The family of training instances. Every field has a default; the class-share ranges
+/// default to `(0, 0)` (a one-class fleet, as the committed policies were trained), and
+/// only a non-empty range draws a share, so the default family's instance stream is
+/// unchanged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Family {
-    /// Parameters other than N and M.
+    /// Parameters other than N, M and the class shares.
     pub base: ScenarioParams,
     /// Inclusive range of the number of devices.
     pub n_devices: (usize, usize),
     /// Inclusive range of the number of edge servers.
     pub n_edges: (usize, usize),
+    /// Range of the share of `mcu` devices (uniform per instance).
+    pub share_mcu: (f64, f64),
+    /// Range of the share of `gpu-node` devices (uniform per instance, capped so the
+    /// two shares sum to at most 1).
+    pub share_gpu_node: (f64, f64),
 }
 
 impl Default for Family {
     fn default() -> Self {
-        Family { base: ScenarioParams::default(), n_devices: (10, 200), n_edges: (2, 8) }
+        Family {
+            base: ScenarioParams::default(),
+            n_devices: (10, 200),
+            n_edges: (2, 8),
+            share_mcu: (0.0, 0.0),
+            share_gpu_node: (0.0, 0.0),
+        }
     }
 }
 
 impl Family {
-    /// The scenario with `n` devices and `m` edge servers, validated.
-    pub fn scenario(&self, n: usize, m: usize) -> Result<Scenario, ParamError> {
-        ScenarioParams { n_devices: n, n_edges: m, ..self.base.clone() }.check()
+    /// The scenario with `n` devices, `m` edge servers and the given class shares,
+    /// validated.
+    pub fn scenario(&self, n: usize, m: usize, shares: (f64, f64)) -> Result<Scenario, ParamError> {
+        let (share_mcu, share_gpu_node) = shares;
+        ScenarioParams { n_devices: n, n_edges: m, share_mcu, share_gpu_node, ..self.base.clone() }.check()
     }
 
-    /// Validates the ranges and the base parameters once.
+    /// Draws the class shares of one instance (no draw for an empty range).
+    fn draw_shares(&self, rng: &mut Rng) -> (f64, f64) {
+        let mut draw = |(lo, hi): (f64, f64)| if hi > lo { rng.gen_range(lo..=hi) } else { lo };
+        let mcu = draw(self.share_mcu);
+        let gpu = draw(self.share_gpu_node).min(1.0 - mcu).max(0.0);
+        (mcu, gpu)
+    }
+
+    /// Validates the ranges and the base parameters once, at the extremes of the size
+    /// ranges (the largest instances are the ones the size limits bind).
     pub fn check(&self) -> Result<(), ParamError> {
         let bad = |name: &str, r: (usize, usize)| ParamError::Invalid {
             name: name.to_string(),
@@ -59,7 +85,17 @@ impl Family {
         if self.n_edges.0 == 0 || self.n_edges.0 > self.n_edges.1 {
             return Err(bad("n_edges", self.n_edges));
         }
-        self.scenario(self.n_devices.0, self.n_edges.0).map(|_| ())
+        for (name, (lo, hi)) in [("share_mcu", self.share_mcu), ("share_gpu_node", self.share_gpu_node)] {
+            if !(0.0..=1.0).contains(&lo) || !(0.0..=1.0).contains(&hi) || lo > hi {
+                return Err(ParamError::Invalid {
+                    name: name.to_string(),
+                    reason: format!("range {lo}..={hi} must lie in [0, 1] and be non-empty"),
+                });
+            }
+        }
+        let low = (self.share_mcu.0, self.share_gpu_node.0.min(1.0 - self.share_mcu.0));
+        self.scenario(self.n_devices.0, self.n_edges.0, low)?;
+        self.scenario(self.n_devices.1, self.n_edges.1, low).map(|_| ())
     }
 }
 
@@ -117,11 +153,14 @@ impl SequentialEnv {
     fn new_instance(&mut self, rng: &mut Rng) {
         let n = rng.gen_range(self.family.n_devices.0..=self.family.n_devices.1);
         let m = rng.gen_range(self.family.n_edges.0..=self.family.n_edges.1);
+        let shares = self.family.draw_shares(rng);
         let seed = self.next_seed;
         self.next_seed += 1;
-        let inst = match self.family.scenario(n, m) {
+        let inst = match self.family.scenario(n, m, shares) {
             Ok(sc) => generate(&sc, seed, &format!("train-{seed}")),
-            // `check` validated the family; a failure here is a bug, not bad input.
+            // `check` validated the size extremes (every limit is monotone in N and M)
+            // and the shares are drawn inside validated ranges summing to at most 1:
+            // a failure here is a bug, not bad input.
             Err(e) => unreachable!("validated family failed: {e}"),
         };
         let opts = Arc::new(enumerate_options(&inst));
