@@ -36,11 +36,15 @@ train: train-ddpg train-drl
 train-ddpg: build
 	RAYON_NUM_THREADS=1 $(BIN) train ddpg --seed 0 --out models/ddpg/seed0
 
-## The proposed scheme for seeds 0-4 and its two ablations (seed 0).
+## The proposed scheme for seeds 0-4 and its two ablations (seed 0), on a training
+## family that covers the device classes (mcu share 0-1, gpu-node share 0-0.2), and the
+## previous policy, trained on default-like instances only (`drl-default-trained`).
+DRL_FAMILY ?= --share-mcu 0 1 --share-gpu-node 0 0.2
 train-drl: build
-	for s in $(DRL_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train drl --seed $$s --out models/drl/seed$$s || exit 1; done
-	RAYON_NUM_THREADS=1 $(BIN) train drl --seed 0 --variant no-subroutine --out models/drl-nosub/seed0
-	RAYON_NUM_THREADS=1 $(BIN) train drl --seed 0 --variant no-masking --out models/drl-nomask/seed0
+	for s in $(DRL_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train drl --seed $$s $(DRL_FAMILY) --out models/drl/seed$$s || exit 1; done
+	RAYON_NUM_THREADS=1 $(BIN) train drl --seed 0 --variant no-subroutine $(DRL_FAMILY) --out models/drl-nosub/seed0
+	RAYON_NUM_THREADS=1 $(BIN) train drl --seed 0 --variant no-masking $(DRL_FAMILY) --out models/drl-nomask/seed0
+	for s in $(DRL_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train drl --seed $$s --out models/drl-default-trained/seed$$s || exit 1; done
 
 ## Verifies the RL core: DDPG on Pendulum, seeds 0,1,2, 30k steps each; fails unless
 ## at least 2 of 3 seeds reach a mean evaluation return of -250 or better.

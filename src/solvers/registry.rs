@@ -143,6 +143,17 @@ pub fn registry() -> &'static [SolverInfo] {
             build: |s| drl_solver(s, Variant::Full),
         },
         SolverInfo {
+            name: "drl-default-trained",
+            description: "the previous drl policy, trained on default-like instances only (one device class)",
+            learned: true,
+            family: Family::Ablation,
+            settings: LEARNED,
+            build: |s| {
+                let dir = checkpoint_or(s, Path::new("models/drl-default-trained/seed0"));
+                Ok(Box::new(DrlSolver::load_named(&dir, Variant::Full, "drl-default-trained")?))
+            },
+        },
+        SolverInfo {
             name: "drl-untrained",
             description:
                 "ablation of drl: the same construction with the untrained network (prior rules only)",

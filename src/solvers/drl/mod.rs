@@ -53,6 +53,8 @@ pub fn solver_name(variant: Variant) -> &'static str {
 pub struct DrlSolver {
     policy: DrlPolicy,
     variant: Variant,
+    /// Registry name (the variant's, unless loaded under another name).
+    name: &'static str,
     version: String,
 }
 
@@ -60,7 +62,12 @@ impl DrlSolver {
     /// Loads a checkpoint written by `dnnrm train drl`; the checkpoint's variant must
     /// be `variant`.
     pub fn load(dir: &Path, variant: Variant) -> Result<Self, SolverError> {
-        let name = solver_name(variant);
+        Self::load_named(dir, variant, solver_name(variant))
+    }
+
+    /// Loads a checkpoint of `variant` under the registry name `name` (e.g. an earlier
+    /// policy kept for comparison, `drl-default-trained`).
+    pub fn load_named(dir: &Path, variant: Variant, name: &'static str) -> Result<Self, SolverError> {
         let policy = DrlPolicy::load(dir).map_err(|e| SolverError::Checkpoint {
             solver: name.into(),
             path: dir.to_path_buf(),
@@ -83,13 +90,13 @@ impl DrlSolver {
             policy.step,
             policy.hash as u32
         );
-        Ok(DrlSolver { policy, variant, version })
+        Ok(DrlSolver { policy, variant, name, version })
     }
 }
 
 impl Solver for DrlSolver {
     fn name(&self) -> &str {
-        solver_name(self.variant)
+        self.name
     }
 
     fn version(&self) -> String {
