@@ -709,7 +709,7 @@ fn cmd_train_ddpg(a: TrainDdpgArgs) -> Result<ExitCode> {
     let pb = progress_bar(cfg.steps, &format!("train ddpg seed {}", f.seed));
     let o = train_ddpg(&cfg, &out, train_callbacks(&pb, f))?;
     pb.finish_and_clear();
-    train_done(&out, &TrainOutcome { report: o.report.clone(), secs: o.secs }, 0);
+    train_done(&out, &o.outcome, 0);
     eprintln!("greedy on the validation set: {:.4}", o.val_greedy);
     Ok(ExitCode::SUCCESS)
 }

@@ -187,13 +187,14 @@ fn training_is_deterministic_and_keeps_the_best_policy() {
     let (a, b) = (root.path().join("a"), root.path().join("b"));
     let ra = train_ddpg(&tiny_training(), &a, Vec::new()).unwrap();
     let rb = train_ddpg(&tiny_training(), &b, Vec::new()).unwrap();
-    assert_eq!(ra.report.curve, rb.report.curve);
+    assert_eq!(ra.outcome.report.curve, rb.outcome.report.curve);
     let csv_a = std::fs::read_to_string(a.join("curve.csv")).unwrap();
     assert_eq!(csv_a, std::fs::read_to_string(b.join("curve.csv")).unwrap());
     assert!(csv_a.starts_with("step,episodes,train_return,val_objective\n"));
     // 300 steps of 20-slot episodes: 15 episodes; evaluations at 100, 200, 300
-    assert_eq!(ra.report.episodes, 15);
-    let evals: Vec<u64> = ra.report.curve.iter().filter(|p| p.eval_score.is_some()).map(|p| p.step).collect();
+    assert_eq!(ra.outcome.report.episodes, 15);
+    let evals: Vec<u64> =
+        ra.outcome.report.curve.iter().filter(|p| p.eval_score.is_some()).map(|p| p.step).collect();
     assert_eq!(evals, vec![100, 200, 300]);
     // one curve row per evaluation: 5 episodes end between evaluations
     assert_eq!(csv_a.lines().count(), 1 + 3);
@@ -202,7 +203,7 @@ fn training_is_deterministic_and_keeps_the_best_policy() {
         serde_json::from_str(&std::fs::read_to_string(a.join("train.json")).unwrap()).unwrap();
     assert_eq!((train_json["learner"].as_str(), train_json["episodes"].as_u64()), (Some("ddpg"), Some(15)));
     // the saved policy is the best evaluation, and acting with it reproduces its score
-    let (best_step, best) = ra.best.unwrap();
+    let (best_step, best) = ra.outcome.report.best.unwrap();
     let p = OneShotPolicy::load(&a).unwrap();
     assert_eq!((p.meta().step, p.state().val_objective), (best_step, best));
     let sc = ScenarioParams::default().check().unwrap();
@@ -214,7 +215,7 @@ fn training_is_deterministic_and_keeps_the_best_policy() {
     let mut other = tiny_training();
     other.seed = 4;
     let rc = train_ddpg(&other, &root.path().join("c"), Vec::new()).unwrap();
-    assert_ne!(ra.report.curve, rc.report.curve);
+    assert_ne!(ra.outcome.report.curve, rc.outcome.report.curve);
 }
 
 #[test]

@@ -486,17 +486,7 @@ mod tests {
     use super::*;
 
     fn row(solver: &str, instance: &str, objective: f64) -> ResultRow {
-        ResultRow {
-            set: "s".into(),
-            instance: instance.into(),
-            n_tasks: 10,
-            solver: solver.into(),
-            status: crate::io::RowStatus::Heuristic,
-            objective: Some(objective),
-            served_fraction: Some(1.0),
-            wall_s: 0.001,
-            ..ResultRow::default()
-        }
+        crate::io::results::test_row(solver, instance, objective, crate::io::RowStatus::Heuristic)
     }
 
     #[test]

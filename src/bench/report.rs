@@ -338,19 +338,7 @@ mod gain_tests {
     use super::*;
     use crate::io::RowStatus;
 
-    fn row(solver: &str, instance: &str, objective: f64, status: RowStatus) -> ResultRow {
-        ResultRow {
-            set: "s".into(),
-            instance: instance.into(),
-            n_tasks: 10,
-            solver: solver.into(),
-            status,
-            objective: Some(objective),
-            served_fraction: Some(1.0),
-            wall_s: 0.001,
-            ..ResultRow::default()
-        }
-    }
+    use crate::io::results::test_row as row;
 
     #[test]
     fn gain_captured_is_the_share_of_the_gap_from_local_only_to_the_optimum() {

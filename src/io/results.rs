@@ -379,6 +379,22 @@ pub fn merge(paths: &[PathBuf], exact: &str, on_conflict: OnConflict) -> Result<
     Ok(out)
 }
 
+/// A judged row for tests: `solver` on `instance` of set `s` with `objective`.
+#[cfg(test)]
+pub(crate) fn test_row(solver: &str, instance: &str, objective: f64, status: RowStatus) -> ResultRow {
+    ResultRow {
+        set: "s".into(),
+        instance: instance.into(),
+        n_tasks: 10,
+        solver: solver.into(),
+        status,
+        objective: Some(objective),
+        served_fraction: Some(1.0),
+        wall_s: 0.001,
+        ..ResultRow::default()
+    }
+}
+
 /// Distinct instance ids of `rows`, in order.
 pub fn instances_of(rows: &[ResultRow]) -> Vec<String> {
     let mut seen = HashSet::new();

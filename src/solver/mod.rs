@@ -61,13 +61,6 @@ pub enum SolverError {
     },
     #[error("solver `{solver}` failed: {reason}")]
     Failed { solver: String, reason: String },
-    /// The solver failed with an error of its own (the source says why).
-    #[error("solver `{solver}` failed")]
-    Inner {
-        solver: String,
-        #[source]
-        source: BoxError,
-    },
 }
 
 /// A solver of MODEL.md. Object-safe, so solvers are used as `Box<dyn Solver>`.

@@ -29,10 +29,10 @@ use super::env::{
 use super::policy::{PolicyState, ACTOR_FILE, POLICY_ALGORITHM, POLICY_DIR, SUPPORTED_HIDDEN};
 use crate::rl::checkpoint::{self, CheckpointError, Meta};
 use crate::rl::ddpg::{Ddpg, DdpgConfig};
-use crate::rl::harness::{self, RunInfo};
+use crate::rl::harness::{self, RunInfo, TrainOutcome};
 use crate::rl::nets::Squash;
 use crate::rl::noise::NoiseConfig;
-use crate::rl::train::{Callback, ContinuousEnv, Hooks, TrainConfig, TrainReport};
+use crate::rl::train::{Callback, ContinuousEnv, Hooks, TrainConfig};
 use crate::rl::{seeded_rng, RlError};
 use crate::scenario::{seeds, ParamError, Scenario, ScenarioParams};
 
@@ -156,23 +156,15 @@ impl DdpgTrainConfig {
     }
 }
 
-/// What a finished training run reports.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a finished training run reports besides the harness's outcome.
+#[derive(Debug, Clone, PartialEq)]
 pub struct DdpgTrainOutcome {
-    /// The loop's report (curve, steps, updates, best, stop reason).
-    pub report: TrainReport,
-    /// Best validation objective and its step (the policy saved in `out/policy`).
-    pub best: Option<(u64, f64)>,
+    /// The loop's report (curve, steps, updates, best, stop reason) and wall time.
+    pub outcome: TrainOutcome,
     /// Mean tasks repaired per validation instance at the best evaluation.
     pub best_val_repaired: Option<f64>,
     /// Mean objective of `greedy` on the same validation set (a reference).
     pub val_greedy: f64,
-    /// Wall-clock seconds of the training loop.
-    pub secs: f64,
-    /// Environment steps per second (updates included).
-    pub env_steps_per_s: f64,
-    /// Gradient updates per second.
-    pub updates_per_s: f64,
     /// Folder of the best policy.
     pub policy_dir: PathBuf,
 }
@@ -322,14 +314,5 @@ fn run<'a, const H: usize>(
             })
         })?;
     let best_val_repaired = *best_repaired.borrow();
-    Ok(DdpgTrainOutcome {
-        best: outcome.report.best,
-        best_val_repaired,
-        val_greedy,
-        secs: outcome.secs,
-        env_steps_per_s: outcome.env_steps_per_s(train_cfg.start_step),
-        updates_per_s: outcome.updates_per_s(),
-        policy_dir,
-        report: outcome.report,
-    })
+    Ok(DdpgTrainOutcome { outcome, best_val_repaired, val_greedy, policy_dir })
 }
