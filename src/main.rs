@@ -17,9 +17,12 @@ use dnnrm::model::evaluate;
 use dnnrm::rl::harness::TrainOutcome;
 use dnnrm::rl::{Callback, EarlyStopping, Event, Progress, ProgressReporter, StopReason};
 use dnnrm::scenario::params::PARAM_DOCS;
-use dnnrm::scenario::{generate, ScenarioParams, PARAM_NAMES};
+use dnnrm::scenario::dynamics::{DYNAMICS_DOCS, DYNAMICS_NAMES};
+use dnnrm::scenario::{generate, DynamicsParams, ScenarioParams, PARAM_NAMES};
 use dnnrm::solver::{SolveOptions, SolverSettings};
 use dnnrm::solvers::drl::Variant;
+use dnnrm::solver::online::run_online;
+use dnnrm::solvers::online::{create_policy, policies};
 use dnnrm::solvers::{create, registry};
 
 /// Prints a line to stdout. A closed pipe (e.g. `dnnrm solve ... | head -1`) ends the
@@ -74,21 +77,101 @@ enum Cmd {
     /// Train a learned solver (writes the best checkpoint and curve.csv).
     #[command(subcommand)]
     Train(TrainCmd),
-    /// List the registered solvers.
+    /// List the registered solvers and online policies.
     Solvers,
+    /// Generate one episode (MODEL.md §9): a network, an initial placement and a trace.
+    GenerateEpisode(GenerateEpisodeArgs),
+    /// Run an online policy (or `hindsight`) over an episode and print one line of metrics.
+    Simulate(SimulateArgs),
+    /// Replay a decisions file on an episode and print its evaluation.
+    ValidateEpisode {
+        #[arg(long)]
+        episode: PathBuf,
+        #[arg(long)]
+        decisions: PathBuf,
+    },
 }
 
-/// The scenario parameters as flags (`--n-devices 100`), built from the library's list.
-#[derive(Debug, Clone, Default)]
-struct ScenarioFlags(Vec<(String, String)>);
+#[derive(clap::Args)]
+struct GenerateEpisodeArgs {
+    #[command(flatten)]
+    scenario: ScenarioFlags,
+    #[command(flatten)]
+    dynamics: DynamicsFlags,
+    /// Seed of the generator (same seed and parameters: byte-identical episode).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Identifier stored in the episode (default `episode<S>`).
+    #[arg(long)]
+    id: Option<String>,
+    /// Output episode JSON.
+    #[arg(long)]
+    out: PathBuf,
+}
 
-impl FromArgMatches for ScenarioFlags {
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// Online policy (see `dnnrm solvers`).
+    #[arg(long)]
+    policy: String,
+    /// Episode JSON.
+    #[arg(long)]
+    episode: PathBuf,
+    /// Seed of the policy's random choices.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Write the per-slot decisions here (JSON, readable by validate-episode).
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// A table of named parameters with defaults, offered as flags.
+trait ParamTable {
+    const NAMES: &'static [&'static str];
+    const DOCS: &'static [&'static str];
+    const HEADING: &'static str;
+    fn default_text(name: &str) -> String;
+}
+
+impl ParamTable for ScenarioParams {
+    const NAMES: &'static [&'static str] = PARAM_NAMES;
+    const DOCS: &'static [&'static str] = PARAM_DOCS;
+    const HEADING: &'static str = "Scenario parameters";
+    fn default_text(name: &str) -> String {
+        ScenarioParams::default().get(name).unwrap_or_default()
+    }
+}
+
+impl ParamTable for DynamicsParams {
+    const NAMES: &'static [&'static str] = DYNAMICS_NAMES;
+    const DOCS: &'static [&'static str] = DYNAMICS_DOCS;
+    const HEADING: &'static str = "Episode dynamics (MODEL.md §9.3)";
+    fn default_text(name: &str) -> String {
+        DynamicsParams::default().get(name).unwrap_or_default()
+    }
+}
+
+/// The parameters of a table as flags (`--n-devices 100`), built from the library's list.
+#[derive(Debug, Clone)]
+struct ParamFlags<P>(Vec<(String, String)>, std::marker::PhantomData<P>);
+
+type ScenarioFlags = ParamFlags<ScenarioParams>;
+type DynamicsFlags = ParamFlags<DynamicsParams>;
+
+impl<P> Default for ParamFlags<P> {
+    fn default() -> Self {
+        ParamFlags(Vec::new(), std::marker::PhantomData)
+    }
+}
+
+impl<P: ParamTable> FromArgMatches for ParamFlags<P> {
     fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
-        Ok(ScenarioFlags(
-            PARAM_NAMES
+        Ok(ParamFlags(
+            P::NAMES
                 .iter()
                 .filter_map(|n| m.get_one::<String>(n).map(|v| (n.to_string(), v.clone())))
                 .collect(),
+            std::marker::PhantomData,
         ))
     }
     fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
@@ -97,12 +180,11 @@ impl FromArgMatches for ScenarioFlags {
     }
 }
 
-impl Args for ScenarioFlags {
+impl<P: ParamTable> Args for ParamFlags<P> {
     fn augment_args(cmd: Command) -> Command {
-        let defaults = ScenarioParams::default();
-        PARAM_NAMES.iter().zip(PARAM_DOCS).fold(cmd, |cmd, (name, doc)| {
+        P::NAMES.iter().zip(P::DOCS).fold(cmd, |cmd, (name, doc)| {
             let long: &'static str = Box::leak(name.replace('_', "-").into_boxed_str());
-            let default = defaults.get(name).unwrap_or_default();
+            let default = P::default_text(name);
             let help: &'static str = Box::leak(format!("{doc} [default: {default}]").into_boxed_str());
             cmd.arg(
                 Arg::new(*name)
@@ -110,7 +192,7 @@ impl Args for ScenarioFlags {
                     .value_name("VALUE")
                     .allow_negative_numbers(true)
                     .help(help)
-                    .help_heading("Scenario parameters"),
+                    .help_heading(P::HEADING),
             )
         })
     }
@@ -356,8 +438,15 @@ fn main() -> ExitCode {
                     if takes.is_empty() { String::new() } else { format!(" [takes {}]", takes.join(", ")) };
                 out!("{:<14} {}{takes}", s.name, s.description);
             }
+            out!("\nonline policies (dnnrm simulate --policy NAME):");
+            for p in policies() {
+                out!("{:<16} {}", p.name, p.description);
+            }
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::GenerateEpisode(a) => cmd_generate_episode(a),
+        Cmd::Simulate(a) => cmd_simulate(a),
+        Cmd::ValidateEpisode { episode, decisions } => cmd_validate_episode(&episode, &decisions),
     };
     match result {
         Ok(code) => code,
@@ -720,5 +809,94 @@ fn scenario_from(path: Option<&Path>) -> Result<ScenarioParams> {
     match dnnrm::io::read_scenario_csv(path)?.into_iter().next() {
         Some(row) => Ok(row?.scenario.params),
         None => bail!("{}: the scenario CSV has no row", path.display()),
+    }
+}
+
+fn cmd_generate_episode(a: GenerateEpisodeArgs) -> Result<ExitCode> {
+    let mut params = ScenarioParams::default();
+    for (name, value) in &a.scenario.0 {
+        params.set(name, value)?;
+    }
+    let scenario = params.check()?;
+    let mut dp = DynamicsParams::default();
+    for (name, value) in &a.dynamics.0 {
+        dp.set(name, value)?;
+    }
+    let dynamics = dp.check()?;
+    let id = a.id.unwrap_or_else(|| format!("episode{}", a.seed));
+    dnnrm::io::csvfiles::check_id(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+    let ep = dnnrm::solvers::online::generate_episode(&scenario, &dynamics, a.seed, &id);
+    write_json_atomic(&a.out, &ep)?;
+    let tasks: usize = ep.slots.iter().map(|s| s.tasks.len()).sum();
+    out!(
+        "wrote {} ({} slots, {} tasks, {} devices, {} edge servers)",
+        a.out.display(),
+        ep.slots.len(),
+        tasks,
+        ep.network.devices.len(),
+        ep.network.edges.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `p`-quantile (nearest rank) of unsorted values; 0 for none.
+fn quantile(values: &[f64], p: f64) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    v[((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1]
+}
+
+fn episode_metrics(ev: &dnnrm::model::EpisodeEvaluation) -> String {
+    format!(
+        "objective={:.6} served={:.4} scored_tasks={} edge_mb={:.1} device_mb={:.1} evictions={}",
+        ev.objective,
+        ev.served_fraction,
+        ev.scored_tasks,
+        ev.edge_downloaded_mb.iter().sum::<f64>(),
+        ev.device_downloaded_mb,
+        ev.evictions
+    )
+}
+
+fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
+    let ep = dnnrm::io::read_episode(&a.episode)?;
+    let mut policy = create_policy(&a.policy)?;
+    let run = run_online(policy.as_mut(), &ep, a.seed).map_err(anyhow::Error::from)?;
+    if let Some(out) = &a.out {
+        let d = dnnrm::model::EpisodeDecisions {
+            format_version: dnnrm::model::EPISODE_FORMAT_VERSION,
+            episode: ep.id.clone(),
+            policy: a.policy.clone(),
+            slots: run.decisions.clone(),
+        };
+        write_json_atomic(out, &d)?;
+    }
+    out!(
+        "policy={} episode={} status=heuristic {} decide_p50_ms={:.3} decide_p95_ms={:.3} reset_s={:.3}",
+        a.policy,
+        ep.id,
+        episode_metrics(&run.evaluation),
+        quantile(&run.decision_s, 0.5) * 1e3,
+        quantile(&run.decision_s, 0.95) * 1e3,
+        run.reset_s
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_validate_episode(episode: &Path, decisions: &Path) -> Result<ExitCode> {
+    let ep = dnnrm::io::read_episode(episode)?;
+    let d = dnnrm::io::read_decisions(decisions)?;
+    match dnnrm::model::evaluate_episode(&ep, &d.slots) {
+        Ok(ev) => {
+            out!("valid: {}", episode_metrics(&ev));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(v) => {
+            eprintln!("invalid: {v}");
+            Ok(ExitCode::FAILURE)
+        }
     }
 }

@@ -311,3 +311,62 @@ fn warm_start_columns_encode_a_solution_at_least_as_good() {
         );
     }
 }
+
+/// A random fixed placement that fits: each server and device keeps a random subset of
+/// the zoo, added in random order while it fits.
+fn with_random_resident(mut inst: Instance, rng: &mut ChaCha8Rng) -> Instance {
+    let pick = |cap: f64, rng: &mut ChaCha8Rng| {
+        let mut ks: Vec<usize> = (0..inst.models.len()).collect();
+        ks.shuffle(rng);
+        let (mut used, mut out) = (0.0, Vec::new());
+        for k in ks {
+            if rng.gen_bool(0.6) && used + inst.models[k].size_mb <= cap {
+                used += inst.models[k].size_mb;
+                out.push(k);
+            }
+        }
+        out
+    };
+    let edges = inst.edges.iter().map(|e| pick(e.cache_mb, rng)).collect();
+    let devices = inst.devices.iter().map(|d| pick(d.storage_mb, rng)).collect();
+    inst.resident = Some(dnnrm::model::Resident { edges, devices });
+    inst
+}
+
+/// The per-slot problem of an episode (MODEL.md §9.4: placement fixed to the resident
+/// models): `milp` equals the brute force, every solver of the registry answers within
+/// the resident models (the evaluator refuses anything else), and fixing the placement
+/// never raises the optimum.
+#[test]
+fn fixed_placement_milp_equals_brute_force_and_every_solver_respects_it() {
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let mut restricted = 0;
+    let solvers: Vec<_> = dnnrm::solvers::registry()
+        .iter()
+        .filter_map(|i| create(i.name, &SolverSettings::default()).ok())
+        .collect();
+    assert!(solvers.len() >= 8, "the registry builds its solvers");
+    for seed in 0..300 {
+        let free = tiny(10_000 + seed);
+        let inst = with_random_resident(free.clone(), &mut rng);
+        inst.validate().expect("a fitting resident set is valid");
+        let (brute, _) = brute_force_optimum(&inst);
+        let (brute_free, _) = brute_force_optimum(&free);
+        assert!(brute <= brute_free + 1e-12, "seed {seed}: fixing placement raised the optimum");
+        if brute < brute_free - 1e-9 {
+            restricted += 1;
+        }
+        let rep = milp_report(&inst);
+        assert_eq!(rep.status, Status::Optimal, "seed {seed}: {}", rep.reason);
+        let obj = evaluate(&inst, &rep.solution).unwrap_or_else(|v| panic!("seed {seed}: {v}")).objective;
+        assert!((obj - brute).abs() <= 1e-9, "seed {seed}: milp {obj} != brute force {brute}");
+        if seed % 10 == 0 {
+            for s in &solvers {
+                let rep = s.solve(&inst, &SolveOptions::default()).expect("solves");
+                evaluate(&inst, &rep.solution)
+                    .unwrap_or_else(|v| panic!("seed {seed}: {} breaks the fixed placement: {v}", s.name()));
+            }
+        }
+    }
+    assert!(restricted >= 30, "only {restricted} instances where the fixed placement binds");
+}

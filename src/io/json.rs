@@ -1,11 +1,11 @@
-//! Instance and solution JSON (each carries `format_version`).
+//! Instance, solution, episode and decisions JSON (each carries `format_version`).
 
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
 use super::IoError;
-use crate::model::{Instance, Solution, FORMAT_VERSION};
+use crate::model::{Episode, EpisodeDecisions, Instance, Solution, EPISODE_FORMAT_VERSION, FORMAT_VERSION};
 
 /// The UTF-8 byte order mark some Windows editors put at the start of a file.
 const BOM: char = '\u{feff}';
@@ -55,4 +55,28 @@ pub fn parse_solution(text: &str, path: &Path) -> Result<Solution, IoError> {
         });
     }
     Ok(sol)
+}
+
+/// Reads and validates an episode (MODEL.md §9); an impossible value is reported with
+/// its field, e.g. `slots[3].tasks[7].deadline_s`.
+pub fn read_episode(path: &Path) -> Result<Episode, IoError> {
+    let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+    let ep: Episode = parse_json(&text, path)?;
+    ep.validate().map_err(|e| IoError::Field { path: path.to_path_buf(), field: e.field, reason: e.reason })?;
+    Ok(ep)
+}
+
+/// Reads a policy's decisions for an episode. Their consistency with the episode is
+/// the episode evaluator's job.
+pub fn read_decisions(path: &Path) -> Result<EpisodeDecisions, IoError> {
+    let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+    let d: EpisodeDecisions = parse_json(&text, path)?;
+    if d.format_version != EPISODE_FORMAT_VERSION {
+        return Err(IoError::Field {
+            path: path.to_path_buf(),
+            field: "format_version".into(),
+            reason: format!("unsupported version {} (this build reads {EPISODE_FORMAT_VERSION})", d.format_version),
+        });
+    }
+    Ok(d)
 }

@@ -10,7 +10,7 @@ pub mod results;
 
 pub use atomic::{write_atomic, write_json_atomic};
 pub use csvfiles::{read_instance_list, read_scenario_csv, InstanceListRow, ScenarioRow};
-pub use json::{read_instance, read_solution};
+pub use json::{read_decisions, read_episode, read_instance, read_solution};
 pub use results::{ResultRow, ResultsFile, RowStatus};
 
 use std::path::{Path, PathBuf};

@@ -37,6 +37,8 @@ pub enum Violation {
     DeviceStorage { device: usize, used_mb: f64, cap_mb: f64 },
     #[error("storage (§4.1): edge server {edge} caches {used_mb:.3} MB > capacity {cap_mb:.3} MB")]
     EdgeCache { edge: usize, used_mb: f64, cap_mb: f64 },
+    #[error("placement (§9.4): {place} holds model {model}, which is not resident there")]
+    NotResident { place: String, model: usize },
     #[error("service: task {task} needs service {needed}, model {model} serves {serves}")]
     WrongService { task: usize, model: usize, needed: String, serves: String },
     #[error(
@@ -65,7 +67,9 @@ impl Violation {
             Violation::UnknownModel { .. } | Violation::DuplicateModel { .. } => "model-index",
             Violation::DeviceStorage { .. } | Violation::EdgeCache { .. } => "storage",
             Violation::WrongService { .. } => "service",
-            Violation::ModelNotOnDevice { .. } | Violation::ModelNotCached { .. } => "placement",
+            Violation::ModelNotOnDevice { .. }
+            | Violation::ModelNotCached { .. }
+            | Violation::NotResident { .. } => "placement",
             Violation::ResourceRange { .. } => "resource-range",
             Violation::Spectrum { .. } => "spectrum",
             Violation::Computing { .. } => "computing",
@@ -138,6 +142,9 @@ pub fn evaluate(inst: &Instance, sol: &Solution) -> Result<Evaluation, Violation
     let size_of = |ks: &[usize]| ks.iter().map(|&k| inst.models[k].size_mb).sum::<f64>();
     for (m, cache) in sol.edge_cache.iter().enumerate() {
         check_models(format!("edge_cache[{m}]"), cache, zoo)?;
+        if let Some(&k) = cache.iter().find(|&&k| !inst.edge_may_use(m, k)) {
+            return Err(Violation::NotResident { place: format!("edge_cache[{m}]"), model: k });
+        }
         let (used_mb, cap_mb) = (size_of(cache), inst.edges[m].cache_mb);
         if !storage_fits(used_mb, cap_mb) {
             return Err(Violation::EdgeCache { edge: m, used_mb, cap_mb });
@@ -145,6 +152,9 @@ pub fn evaluate(inst: &Instance, sol: &Solution) -> Result<Evaluation, Violation
     }
     for (n, stored) in sol.device_models.iter().enumerate() {
         check_models(format!("device_models[{n}]"), stored, zoo)?;
+        if let Some(&k) = stored.iter().find(|&&k| !inst.device_may_use(n, k)) {
+            return Err(Violation::NotResident { place: format!("device_models[{n}]"), model: k });
+        }
         let (used_mb, cap_mb) = (size_of(stored), inst.devices[n].storage_mb);
         if !storage_fits(used_mb, cap_mb) {
             return Err(Violation::DeviceStorage { device: n, used_mb, cap_mb });

@@ -117,6 +117,23 @@ pub struct Instance {
     pub services: Vec<String>,
     pub models: Vec<DnnModel>,
     pub devices: Vec<Device>,
+    /// Placement given, not decided (MODEL.md §9.4, the per-slot problem of an episode):
+    /// when present, a task may use only the models listed here, and a solution's
+    /// `edge_cache` and `device_models` must be subsets of these lists. Absent in the
+    /// static problem of §1-§8, where placement is free.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resident: Option<Resident>,
+}
+
+/// The models resident at each edge server and each device (indices into
+/// [`Instance::models`]), for an instance whose placement is fixed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resident {
+    /// One list per edge server.
+    pub edges: Vec<Vec<usize>>,
+    /// One list per device, in device order.
+    pub devices: Vec<Vec<usize>>,
 }
 
 /// A field of an instance holds an impossible value.
@@ -265,7 +282,56 @@ impl Instance {
             positive(format!("devices[{n}].task.input_bits"), d.task.input_bits)?;
             positive(format!("devices[{n}].task.deadline_s"), d.task.deadline_s)?;
         }
+        self.check_resident()?;
         self.check_option_triples()
+    }
+
+    /// May edge server `m` serve with model `k`? Always, unless placement is fixed.
+    #[inline]
+    pub fn edge_may_use(&self, m: usize, k: usize) -> bool {
+        self.resident.as_ref().is_none_or(|r| r.edges[m].contains(&k))
+    }
+
+    /// May device `n` run model `k` itself? Always, unless placement is fixed.
+    #[inline]
+    pub fn device_may_use(&self, n: usize, k: usize) -> bool {
+        self.resident.as_ref().is_none_or(|r| r.devices[n].contains(&k))
+    }
+
+    /// A fixed placement has one list per server and device, known models listed once,
+    /// and fits every storage row (§4.1). Indices must have been checked.
+    fn check_resident(&self) -> Result<(), InstanceError> {
+        let Some(r) = &self.resident else { return Ok(()) };
+        for (field, lists, caps) in [
+            ("resident.edges", &r.edges, self.edges.iter().map(|e| e.cache_mb).collect::<Vec<_>>()),
+            ("resident.devices", &r.devices, self.devices.iter().map(|d| d.storage_mb).collect()),
+        ] {
+            if lists.len() != caps.len() {
+                return Err(err(field, format!("has {} lists, the instance needs {}", lists.len(), caps.len())));
+            }
+            for (i, (list, cap)) in lists.iter().zip(caps).enumerate() {
+                let mut used = 0.0;
+                for (j, &k) in list.iter().enumerate() {
+                    if k >= self.models.len() {
+                        return Err(err(
+                            format!("{field}[{i}]"),
+                            format!("model index {k} out of range (the zoo has {} models)", self.models.len()),
+                        ));
+                    }
+                    if list[..j].contains(&k) {
+                        return Err(err(format!("{field}[{i}]"), format!("model {k} listed twice")));
+                    }
+                    used += self.models[k].size_mb;
+                }
+                if used > cap * (1.0 + 1e-12) + 1e-9 {
+                    return Err(err(
+                        format!("{field}[{i}]"),
+                        format!("resident models take {used:.3} MB, more than the capacity {cap:.3} MB"),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The work of option enumeration, `sum_n |K_{q_n}| * NB_{a(n)}`, against

@@ -1,15 +1,23 @@
 //! The problem of MODEL.md: instances, solutions, the physics of delays, option
-//! enumeration (§6) and the evaluator, the only place the objective is computed.
+//! enumeration (§6) and the evaluator, the only place the objective is computed; and
+//! episodes of §9 with their evaluator, the only place `A_ep` is computed.
 
 pub mod delay;
+pub mod episode;
+pub mod episode_eval;
 pub mod evaluate;
 pub mod instance;
 pub mod limits;
 pub mod options;
 pub mod solution;
 
+pub use episode::{
+    Demand, Download, DownloadPlan, Episode, EpisodeDecisions, EpisodeDevice, Holdings, Network, PlacementState,
+    Regime, Slot, SlotDecision, SlotTask, Store, EPISODE_FORMAT_VERSION,
+};
+pub use episode_eval::{evaluate_episode, EpisodeEvaluation, EpisodeViolation, Replay, Site, SlotOutcome};
 pub use evaluate::{evaluate, Evaluation, LocationCounts, TaskOutcome, Violation};
-pub use instance::{Cloud, Device, DnnModel, EdgeServer, Instance, InstanceError, Physics, Task};
+pub use instance::{Cloud, Device, DnnModel, EdgeServer, Instance, InstanceError, Physics, Resident, Task};
 pub use options::{enumerate_options, CloudOption, EdgeOption, LocalOption, TaskOptions};
 pub use solution::{Assignment, Decision, Location, Solution};
 

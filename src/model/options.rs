@@ -3,7 +3,9 @@
 //! For each task: the local options that meet the deadline (model fits the device), for
 //! each edge model (fits the edge cache) the Pareto list of `(r, u)` pairs, and for each
 //! cloud model the smallest feasible `r`. Capacity sharing and cache contents are not
-//! considered here: an option is feasible for the task alone on an empty network.
+//! considered here: an option is feasible for the task alone on an empty network. When
+//! the instance fixes the placement ([`Instance::resident`]), local and edge options use
+//! resident models only, so every solver built on options respects it.
 
 use super::delay;
 use super::instance::Instance;
@@ -181,13 +183,13 @@ pub fn task_options(inst: &Instance, n: usize) -> TaskOptions {
         if md.service != dev.task.service {
             continue;
         }
-        if md.size_mb <= dev.storage_mb {
+        if md.size_mb <= dev.storage_mb && inst.device_may_use(n, k) {
             let d = delay::local_delay(inst, n, k);
             if meets_deadline(d, dev.task.deadline_s) {
                 opts.local.push(LocalOption { model: k, delay: d });
             }
         }
-        if md.size_mb <= edge.cache_mb {
+        if md.size_mb <= edge.cache_mb && inst.edge_may_use(dev.edge, k) {
             let pareto = edge_pareto_with(inst, n, k, &uploads);
             if !pareto.is_empty() {
                 opts.edge.push(EdgeOption { model: k, pareto });

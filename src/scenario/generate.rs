@@ -120,5 +120,6 @@ pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
         services,
         models,
         devices,
+        resident: None,
     }
 }

@@ -17,28 +17,31 @@ pub enum ParamError {
     Zoo(#[from] ZooError),
 }
 
-macro_rules! scenario_params {
-    ($( #[doc = $doc:literal] $name:ident : $ty:ty = $default:expr ),* $(,)?) => {
-        /// Every parameter of a scenario; each field is also a scenario-CSV column and a
-        /// `dnnrm generate` flag (with `-` for `_`). Unchecked: call [`Self::check`].
+/// A struct of named parameters with defaults, a text setter and getter, and the lists
+/// of names and docs (for CLI flags and CSV columns). Used by the scenario parameters
+/// and by the episode dynamics ([`super::dynamics`]).
+macro_rules! params_struct {
+    ($(#[$meta:meta])* $st:ident, $names:ident, $docs:ident,
+     $( #[doc = $doc:literal] $name:ident : $ty:ty = $default:expr ),* $(,)?) => {
+        $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(default, deny_unknown_fields)]
-        pub struct ScenarioParams {
+        pub struct $st {
             $( #[doc = $doc] pub $name: $ty, )*
         }
 
-        impl Default for ScenarioParams {
+        impl Default for $st {
             fn default() -> Self {
-                ScenarioParams { $( $name: $default, )* }
+                $st { $( $name: $default, )* }
             }
         }
 
         /// Parameter names, in declaration order.
-        pub const PARAM_NAMES: &[&str] = &[$( stringify!($name) ),*];
-        /// One-line description of each parameter, in the order of [`PARAM_NAMES`].
-        pub const PARAM_DOCS: &[&str] = &[$( $doc.trim_ascii() ),*];
+        pub const $names: &[&str] = &[$( stringify!($name) ),*];
+        /// One-line description of each parameter, in the order of the names.
+        pub const $docs: &[&str] = &[$( $doc.trim_ascii() ),*];
 
-        impl ScenarioParams {
+        impl $st {
             /// Sets one parameter from its text form; the error says what was expected.
             pub fn set(&mut self, name: &str, value: &str) -> Result<(), ParamError> {
                 let v = value.trim();
@@ -65,7 +68,7 @@ macro_rules! scenario_params {
     };
 }
 
-fn type_desc(ty: &str) -> &'static str {
+pub(crate) fn type_desc(ty: &str) -> &'static str {
     match ty {
         "usize" | "u32" => "a non-negative integer",
         "f64" => "a number",
@@ -73,7 +76,12 @@ fn type_desc(ty: &str) -> &'static str {
     }
 }
 
-scenario_params! {
+pub(crate) use params_struct;
+
+params_struct! {
+    /// Every parameter of a scenario; each field is also a scenario-CSV column and a
+    /// `dnnrm generate` flag (with `-` for `_`). Unchecked: call [`Self::check`].
+    ScenarioParams, PARAM_NAMES, PARAM_DOCS,
     /// Number of devices with a task, N.
     n_devices: usize = 50,
     /// Number of edge servers, M (placed on a regular grid).

@@ -1,6 +1,7 @@
 //! The `Solver` trait, its options, settings, status and report, and its errors. A
 //! leaf: nothing here imports a solver (the registry lives in the `solvers` folder).
 
+pub mod online;
 pub mod report;
 pub mod settings;
 

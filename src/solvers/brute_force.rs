@@ -8,7 +8,8 @@
 //! over tasks keeps the RB, unit and cache capacities of every edge server (the cache
 //! holds exactly the models its edge tasks use, so every cache subset that matters is
 //! tried) and prunes with the optimistic bound "every remaining task gets its most
-//! accurate candidate". Exponential: meant for N <= 5 or so.
+//! accurate candidate". Exponential: meant for N <= 5 or so. With a fixed placement
+//! ([`Instance::resident`]) local and edge candidates use resident models only.
 
 use crate::model::{
     delay, meets_deadline, Assignment, Decision, Instance, Location, Solution, FORMAT_VERSION,
@@ -34,11 +35,11 @@ fn candidates(inst: &Instance, n: usize) -> Vec<(f64, Decision)> {
                 out.push((md.accuracy, Decision::Serve(a)));
             }
         };
-        if md.size_mb <= dev.storage_mb + STORAGE_EPS_MB {
+        if md.size_mb <= dev.storage_mb + STORAGE_EPS_MB && inst.device_may_use(n, k) {
             serve(Assignment::local(k));
         }
         for r in 1..=e.rbs {
-            if md.size_mb <= e.cache_mb + STORAGE_EPS_MB {
+            if md.size_mb <= e.cache_mb + STORAGE_EPS_MB && inst.edge_may_use(dev.edge, k) {
                 for u in 1..=e.units {
                     serve(Assignment::edge(k, r, u));
                 }

@@ -10,6 +10,7 @@ pub mod drl;
 pub mod greedy;
 pub mod local_search;
 pub mod milp;
+pub mod online;
 pub mod partial;
 pub mod registry;
 

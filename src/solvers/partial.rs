@@ -73,9 +73,11 @@ impl<'a> Partial<'a> {
         self.inst.edges[m].units - self.units_used[m]
     }
 
-    /// True when model `k` is not cached at `m` and fits in what is left.
+    /// True when model `k` is not cached at `m`, may be used there (resident, when the
+    /// placement is fixed) and fits in what is left.
     pub fn cache_fits(&self, m: usize, k: usize) -> bool {
         !self.cached[m][k]
+            && self.inst.edge_may_use(m, k)
             && self.cache_used_mb[m] + self.inst.models[k].size_mb <= self.inst.edges[m].cache_mb
     }
 

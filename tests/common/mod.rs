@@ -58,6 +58,7 @@ pub fn tiny() -> Instance {
                 task: Task { service: 1, input_bits: 7.4e5, deadline_s: 1.0 },
             },
         ],
+        resident: None,
     }
 }
 

@@ -301,7 +301,7 @@ pub fn decode(inst: &Instance, action: &[f32]) -> Result<Decoded, OneShotError> 
     let mut edge_cache: Vec<Vec<usize>> = Vec::with_capacity(inst.edges.len());
     for (m, e) in inst.edges.iter().enumerate() {
         let score = |k: usize| a(CACHE_OFFSET + m * K_MAX + k);
-        let mut order: Vec<usize> = (0..inst.models.len()).collect();
+        let mut order: Vec<usize> = (0..inst.models.len()).filter(|&k| inst.edge_may_use(m, k)).collect();
         order.sort_by(|&x, &y| score(y).total_cmp(&score(x)).then(x.cmp(&y)));
         let mut used = 0.0;
         let mut cache = Vec::new();
@@ -325,7 +325,7 @@ pub fn decode(inst: &Instance, action: &[f32]) -> Result<Decoded, OneShotError> 
         let dev = &inst.devices[n];
         match location {
             Location::Local => {
-                let fits = inst.models[model].size_mb <= dev.storage_mb;
+                let fits = inst.models[model].size_mb <= dev.storage_mb && inst.device_may_use(n, model);
                 if fits && meets_deadline(delay::local_delay(inst, n, model), dev.task.deadline_s) {
                     decisions[n] = Decision::Serve(Assignment::local(model));
                 } else {

@@ -1,0 +1,222 @@
+//! Rule-based online policies (MODEL.md §9.4): `static-placement`, `myopic` and `lfu`.
+//! Each chooses an edge placement target per slot, keeps resident models outside it
+//! while they fit (lazy eviction), follows the shared device rule, and assigns the
+//! slot's tasks with the per-slot optimum on the resident placement (`milp`).
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::common::{assign, device_holds, lazy_hold, regime_value};
+use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision, SlotTask};
+use crate::solver::online::OnlinePolicy;
+use crate::solver::{SolveOptions, Solver, SolverError};
+use crate::solvers::milp::Milp;
+
+/// Seed-derived options of the per-slot solves.
+fn slot_opts(seed: u64, t: usize) -> SolveOptions {
+    SolveOptions { seed: seed.wrapping_add(t as u64), ..SolveOptions::default() }
+}
+
+/// The decision of a policy whose edge target is `targets[m]`: lazy holds at the edges
+/// (resident models outside the target by their value in the current regime), the
+/// device rule, then the per-slot assignment.
+fn decide_with_targets(
+    inner: &dyn Solver,
+    net: &Network,
+    slot: &Slot,
+    state: &PlacementState,
+    targets: &[Vec<usize>],
+    opts: &SolveOptions,
+) -> Result<SlotDecision, SolverError> {
+    let edges = (0..net.edges.len())
+        .map(|m| lazy_hold(net, &state.edges[m], &targets[m], net.edges[m].cache_mb, |k| regime_value(net, slot.regime, k)))
+        .collect();
+    let hold = Holdings { edges, devices: device_holds(net, slot, state) };
+    let solution = assign(inner, net, slot, state, &hold, opts)?;
+    Ok(SlotDecision { hold, solution, downloads: None })
+}
+
+/// `static-placement`: one edge placement for the long-run service mix, downloaded at
+/// the start and never changed. At reset it samples `samples` slots from the demand
+/// model (regimes uniform, the cycle's stationary law; gains without shadowing) and
+/// takes the cache of the `milp` optimum of their union, with every server's RBs and
+/// compute scaled by `samples` so the slots share capacity as they would over time.
+#[derive(Debug)]
+pub struct StaticPlacement {
+    pub samples: usize,
+    inner: Milp,
+    net: Option<Network>,
+    targets: Vec<Vec<usize>>,
+    seed: u64,
+}
+
+impl Default for StaticPlacement {
+    fn default() -> Self {
+        StaticPlacement { samples: 6, inner: Milp::default(), net: None, targets: Vec::new(), seed: 0 }
+    }
+}
+
+/// Tasks of one slot drawn from the demand model under regime `r`, with planning gains.
+pub fn sample_tasks(net: &Network, r: usize, rng: &mut ChaCha8Rng) -> Vec<SlotTask> {
+    let reg = &net.demand.regimes[r];
+    let uniform = |rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)| if hi > lo { rng.gen_range(lo..hi) } else { lo };
+    net.devices
+        .iter()
+        .enumerate()
+        .filter_map(|(n, d)| {
+            if !rng.gen_bool(reg.p_active.clamp(0.0, 1.0)) {
+                return None;
+            }
+            let draw: f64 = rng.gen();
+            let mut acc = 0.0;
+            let mut service = reg.mix.len() - 1;
+            for (q, &s) in reg.mix.iter().enumerate() {
+                acc += s;
+                if draw < acc && s > 0.0 {
+                    service = q;
+                    break;
+                }
+            }
+            let input_bits = uniform(rng, net.demand.input_bits);
+            let (lo, hi) = net.demand.deadlines_s[service];
+            let deadline_s = uniform(rng, (lo, hi)) * reg.deadline_scale;
+            Some(SlotTask { device: n, edge: d.edge, gain: d.mean_gain, service, input_bits, deadline_s })
+        })
+        .collect()
+}
+
+impl OnlinePolicy for StaticPlacement {
+    fn name(&self) -> &str {
+        "static-placement"
+    }
+
+    fn reset(&mut self, net: &Network, _initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let n_regimes = net.demand.regimes.len();
+        let mut tasks = Vec::new();
+        for s in 0..self.samples.max(1) {
+            tasks.extend(sample_tasks(net, s % n_regimes, &mut rng));
+        }
+        self.targets = vec![Vec::new(); net.edges.len()];
+        if !tasks.is_empty() {
+            let mut big = net.clone();
+            let f = self.samples.max(1) as u32;
+            for e in &mut big.edges {
+                e.rbs = e.rbs.saturating_mul(f).min(crate::model::limits::MAX_RBS);
+                e.flops *= f64::from(f);
+                e.units = e.units.saturating_mul(f).min(crate::model::limits::MAX_UNITS);
+            }
+            let inst = big.slot_instance(&Slot { regime: 0, tasks }, None, "long-run");
+            let opts = SolveOptions { time_limit: Some(std::time::Duration::from_secs(20)), ..slot_opts(seed, 0) };
+            let rep = self.inner.solve(&inst, &opts)?;
+            self.targets = rep.solution.edge_cache;
+        }
+        self.net = Some(net.clone());
+        self.seed = seed;
+        Ok(())
+    }
+
+    fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let net = self.net.as_ref().ok_or_else(|| not_reset(self.name()))?;
+        decide_with_targets(&self.inner, net, slot, state, &self.targets, &slot_opts(self.seed, t))
+    }
+}
+
+fn not_reset(name: &str) -> SolverError {
+    SolverError::Failed { solver: name.to_string(), reason: "decide called before reset".into() }
+}
+
+/// `myopic`: each slot, the edge placement optimal for this slot's tasks (the `milp`
+/// optimum with placement free) becomes the download target.
+#[derive(Debug, Default)]
+pub struct Myopic {
+    inner: Milp,
+    net: Option<Network>,
+    seed: u64,
+}
+
+impl OnlinePolicy for Myopic {
+    fn name(&self) -> &str {
+        "myopic"
+    }
+
+    fn reset(&mut self, net: &Network, _initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
+        self.net = Some(net.clone());
+        self.seed = seed;
+        Ok(())
+    }
+
+    fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let net = self.net.as_ref().ok_or_else(|| not_reset(self.name()))?;
+        let opts = slot_opts(self.seed, t);
+        let targets = if slot.tasks.is_empty() {
+            state.edges.iter().map(|s| s.held()).collect()
+        } else {
+            self.inner.solve(&net.slot_instance(slot, None, "myopic"), &opts)?.solution.edge_cache
+        };
+        decide_with_targets(&self.inner, net, slot, state, &targets, &opts)
+    }
+}
+
+/// `lfu`: per edge server and model, a request count with exponential decay (each task
+/// counts for the most accurate model of its service that could serve it at its edge
+/// within its deadline with the whole server); the target is the models with the
+/// highest count per MB, added while they fit.
+#[derive(Debug)]
+pub struct Lfu {
+    /// Factor applied to every count after each slot, in [0, 1].
+    pub decay: f64,
+    inner: Milp,
+    net: Option<Network>,
+    counts: Vec<Vec<f64>>,
+    seed: u64,
+}
+
+impl Default for Lfu {
+    fn default() -> Self {
+        Lfu { decay: 0.8, inner: Milp::default(), net: None, counts: Vec::new(), seed: 0 }
+    }
+}
+
+impl OnlinePolicy for Lfu {
+    fn name(&self) -> &str {
+        "lfu"
+    }
+
+    fn reset(&mut self, net: &Network, _initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
+        self.counts = vec![vec![0.0; net.models.len()]; net.edges.len()];
+        self.net = Some(net.clone());
+        self.seed = seed;
+        Ok(())
+    }
+
+    fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let net = self.net.as_ref().ok_or_else(|| not_reset("lfu"))?;
+        for row in &mut self.counts {
+            row.iter_mut().for_each(|c| *c *= self.decay);
+        }
+        if !slot.tasks.is_empty() {
+            let inst = net.slot_instance(slot, None, "lfu");
+            for (i, task) in slot.tasks.iter().enumerate() {
+                let opts = crate::model::options::task_options(&inst, i);
+                let best = opts
+                    .edge
+                    .iter()
+                    .map(|o| o.model)
+                    .max_by(|&a, &b| net.models[a].accuracy.total_cmp(&net.models[b].accuracy).then(b.cmp(&a)));
+                if let Some(k) = best {
+                    self.counts[task.edge][k] += 1.0;
+                }
+            }
+        }
+        let targets: Vec<Vec<usize>> = (0..net.edges.len())
+            .map(|m| {
+                let mut ks: Vec<usize> = (0..net.models.len()).filter(|&k| self.counts[m][k] > 0.0).collect();
+                let density = |k: usize| self.counts[m][k] / net.models[k].size_mb.max(1e-9);
+                ks.sort_by(|&a, &b| density(b).total_cmp(&density(a)).then(a.cmp(&b)));
+                ks
+            })
+            .collect();
+        decide_with_targets(&self.inner, net, slot, state, &targets, &slot_opts(self.seed, t))
+    }
+}
