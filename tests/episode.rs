@@ -144,7 +144,7 @@ fn every_rule_of_a_slot_is_enforced_and_named() {
     assert!(matches!(v, EpisodeViolation::SlotAssignment { slot: 2, .. }), "{v}");
     // Eviction frees the storage and loses the progress: model 1 evicted in slot 1
     // (50 MB received) and held again in slot 2 completes at the end of slot 3.
-    let d = vec![slot(&[1], None), slot(&[], None), slot(&[1], None), slot(&[1], None)];
+    let d = [slot(&[1], None), slot(&[], None), slot(&[1], None), slot(&[1], None)];
     let mut replay = Replay::new(&ep);
     for (t, x) in d.iter().enumerate() {
         replay.step(x).expect("valid");
@@ -203,7 +203,8 @@ fn an_initial_state_above_capacity_must_be_evicted_before_anything_serves() {
 #[test]
 fn episode_validation_names_the_field() {
     let ep = hand_episode(3);
-    let cases: Vec<(Box<dyn Fn(&mut Episode)>, &str)> = vec![
+    type Breaker = Box<dyn Fn(&mut Episode)>;
+    let cases: Vec<(Breaker, &str)> = vec![
         (Box::new(|e| e.slots[1].tasks[0].deadline_s = -1.0), "slots[1].tasks[0].deadline_s"),
         (Box::new(|e| e.slots[2].tasks[0].device = 7), "slots[2].tasks[0].device"),
         (
