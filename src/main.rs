@@ -83,6 +83,8 @@ enum Cmd {
     GenerateEpisode(GenerateEpisodeArgs),
     /// Run an online policy (or `hindsight`) over an episode and print one line of metrics.
     Simulate(SimulateArgs),
+    /// Tune a parametric online policy with Nelder-Mead (argmin) on training episodes.
+    TuneOnline(TuneOnlineArgs),
     /// Replay a decisions file on an episode and print its evaluation.
     ValidateEpisode {
         #[arg(long)]
@@ -107,6 +109,23 @@ struct GenerateEpisodeArgs {
     /// Output episode JSON.
     #[arg(long)]
     out: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct TuneOnlineArgs {
+    /// Parametric online policy (see `dnnrm solvers`).
+    #[arg(long)]
+    policy: String,
+    #[command(flatten)]
+    scenario: ScenarioFlags,
+    #[command(flatten)]
+    dynamics: DynamicsFlags,
+    /// Training episodes (seeds from the training range of run 0).
+    #[arg(long, default_value_t = 8)]
+    episodes: usize,
+    /// Policy evaluations allowed (each is a run over every training episode).
+    #[arg(long, default_value_t = 30)]
+    budget: usize,
 }
 
 #[derive(clap::Args)]
@@ -446,6 +465,7 @@ fn main() -> ExitCode {
         }
         Cmd::GenerateEpisode(a) => cmd_generate_episode(a),
         Cmd::Simulate(a) => cmd_simulate(a),
+        Cmd::TuneOnline(a) => cmd_tune_online(a),
         Cmd::ValidateEpisode { episode, decisions } => cmd_validate_episode(&episode, &decisions),
     };
     match result {
@@ -812,17 +832,51 @@ fn scenario_from(path: Option<&Path>) -> Result<ScenarioParams> {
     }
 }
 
-fn cmd_generate_episode(a: GenerateEpisodeArgs) -> Result<ExitCode> {
+/// The scenario and dynamics of episode flags.
+fn episode_params(
+    scenario: &ScenarioFlags,
+    dynamics: &DynamicsFlags,
+) -> Result<(dnnrm::scenario::Scenario, dnnrm::scenario::Dynamics)> {
     let mut params = ScenarioParams::default();
-    for (name, value) in &a.scenario.0 {
+    for (name, value) in &scenario.0 {
         params.set(name, value)?;
     }
-    let scenario = params.check()?;
     let mut dp = DynamicsParams::default();
-    for (name, value) in &a.dynamics.0 {
+    for (name, value) in &dynamics.0 {
         dp.set(name, value)?;
     }
-    let dynamics = dp.check()?;
+    Ok((params.check()?, dp.check()?))
+}
+
+fn cmd_tune_online(a: TuneOnlineArgs) -> Result<ExitCode> {
+    let info = dnnrm::solvers::online::info_policy(&a.policy)?;
+    let (scenario, dynamics) = episode_params(&a.scenario, &a.dynamics)?;
+    if a.episodes == 0 || a.budget == 0 {
+        bail!("--episodes and --budget must be at least 1");
+    }
+    let seeds = dnnrm::scenario::seeds::training(0);
+    let episodes: Vec<_> = (0..a.episodes as u64)
+        .map(|i| dnnrm::solvers::online::generate_episode(&scenario, &dynamics, seeds.start + i, &format!("train{i}")))
+        .collect();
+    let rep = dnnrm::solvers::online::tune::tune(info, &episodes, a.budget, 0)?;
+    for (p, v) in &rep.history {
+        out!("eval params={p:?} mean_objective={v:.6}");
+    }
+    let names: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+    out!(
+        "policy={} params={names:?} tuned={:?} mean_objective={:.6} default={:?} default_objective={:.6} evaluations={}",
+        info.name,
+        rep.params,
+        rep.objective,
+        info.defaults,
+        rep.default_objective,
+        rep.history.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_generate_episode(a: GenerateEpisodeArgs) -> Result<ExitCode> {
+    let (scenario, dynamics) = episode_params(&a.scenario, &a.dynamics)?;
     let id = a.id.unwrap_or_else(|| format!("episode{}", a.seed));
     dnnrm::io::csvfiles::check_id(&id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
     let ep = dnnrm::solvers::online::generate_episode(&scenario, &dynamics, a.seed, &id);

@@ -3,17 +3,32 @@
 
 pub mod common;
 pub mod rules;
+pub mod tune;
 
-pub use rules::{Lfu, Myopic, StaticPlacement};
+pub use rules::{Hysteresis, Lfu, Myopic, StaticPlacement};
 
 use crate::solver::online::OnlinePolicy;
 use crate::solver::SolverError;
+
+pub use tune::ParamSpec;
 
 /// A registered online policy.
 pub struct PolicyInfo {
     pub name: &'static str,
     pub description: &'static str,
-    pub build: fn() -> Box<dyn OnlinePolicy>,
+    /// Tunable parameters (empty for a parameter-free policy).
+    pub params: &'static [ParamSpec],
+    /// Their defaults (the tuned values, docs/online.md).
+    pub defaults: &'static [f64],
+    /// Builds the policy with the given parameter values (in the order of `params`).
+    pub build_with: fn(&[f64]) -> Box<dyn OnlinePolicy>,
+}
+
+impl PolicyInfo {
+    /// The policy with its defaults.
+    pub fn build(&self) -> Box<dyn OnlinePolicy> {
+        (self.build_with)(self.defaults)
+    }
 }
 
 /// Every online policy, in report order.
@@ -22,17 +37,33 @@ pub fn policies() -> &'static [PolicyInfo] {
         PolicyInfo {
             name: "static-placement",
             description: "one edge placement for the long-run service mix, never changed",
-            build: || Box::new(StaticPlacement::default()),
+            params: &[],
+            defaults: &[],
+            build_with: |_| Box::new(StaticPlacement::default()),
         },
         PolicyInfo {
             name: "lfu",
             description: "edge caches by decayed request counts per MB",
-            build: || Box::new(Lfu::default()),
+            params: &[ParamSpec { name: "decay", lo: 0.0, hi: 1.0 }],
+            defaults: &rules::LFU_DEFAULTS,
+            build_with: |p| Box::new(Lfu::new(p[0])),
         },
         PolicyInfo {
             name: "myopic",
             description: "each slot, the placement optimal for this slot becomes the download target",
-            build: || Box::new(Myopic::default()),
+            params: &[],
+            defaults: &[],
+            build_with: |_| Box::new(Myopic::default()),
+        },
+        PolicyInfo {
+            name: "hysteresis",
+            description: "myopic, switching a server only when the projected gain exceeds the download cost",
+            params: &[
+                ParamSpec { name: "horizon", lo: 1.0, hi: 60.0 },
+                ParamSpec { name: "threshold", lo: 0.0, hi: 20.0 },
+            ],
+            defaults: &rules::HYSTERESIS_DEFAULTS,
+            build_with: |p| Box::new(Hysteresis::new(p[0], p[1])),
         },
     ];
     POLICIES
@@ -40,7 +71,12 @@ pub fn policies() -> &'static [PolicyInfo] {
 
 /// Builds a registered online policy by name.
 pub fn create_policy(name: &str) -> Result<Box<dyn OnlinePolicy>, SolverError> {
-    policies().iter().find(|p| p.name == name).map(|p| (p.build)()).ok_or_else(|| SolverError::Unknown {
+    info_policy(name).map(PolicyInfo::build)
+}
+
+/// The registry entry of an online policy.
+pub fn info_policy(name: &str) -> Result<&'static PolicyInfo, SolverError> {
+    policies().iter().find(|p| p.name == name).ok_or_else(|| SolverError::Unknown {
         name: name.to_string(),
         known: policies().iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
     })

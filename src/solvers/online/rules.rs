@@ -1,4 +1,5 @@
-//! Rule-based online policies (MODEL.md §9.4): `static-placement`, `myopic` and `lfu`.
+//! Rule-based online policies (MODEL.md §9.4): `static-placement`, `myopic`, `lfu` and
+//! `hysteresis`.
 //! Each chooses an edge placement target per slot, keeps resident models outside it
 //! while they fit (lazy eviction), follows the shared device rule, and assigns the
 //! slot's tasks with the per-slot optimum on the resident placement (`milp`).
@@ -172,9 +173,18 @@ pub struct Lfu {
     seed: u64,
 }
 
+/// Tuned default of `lfu`: `decay` (docs/online.md).
+pub const LFU_DEFAULTS: [f64; 1] = [0.8];
+
 impl Default for Lfu {
     fn default() -> Self {
-        Lfu { decay: 0.8, inner: Milp::default(), net: None, counts: Vec::new(), seed: 0 }
+        Lfu::new(LFU_DEFAULTS[0])
+    }
+}
+
+impl Lfu {
+    pub fn new(decay: f64) -> Self {
+        Lfu { decay, inner: Milp::default(), net: None, counts: Vec::new(), seed: 0 }
     }
 }
 
@@ -218,5 +228,109 @@ impl OnlinePolicy for Lfu {
             })
             .collect();
         decide_with_targets(&self.inner, net, slot, state, &targets, &slot_opts(self.seed, t))
+    }
+}
+
+/// `hysteresis`: `myopic` with a switching rule. Each server keeps a committed target
+/// placement; each slot the myopic target `T*` is compared with it on the slot's tasks
+/// (per-slot optima with each placement taken as resident, per server): with `d` the
+/// slots needed to download what `T*` lacks, the projected gain over the next
+/// `horizon` slots is `(v(T*) - v(P)) * max(0, horizon - d)` minus what the download
+/// window loses, `(v(P) - v(P & T*)) * d`; the server switches to `T*` only when the
+/// gain exceeds `threshold` (in summed accuracy).
+#[derive(Debug)]
+pub struct Hysteresis {
+    pub horizon: f64,
+    pub threshold: f64,
+    inner: Milp,
+    net: Option<Network>,
+    targets: Vec<Vec<usize>>,
+    seed: u64,
+}
+
+impl Default for Hysteresis {
+    fn default() -> Self {
+        Hysteresis::new(HYSTERESIS_DEFAULTS[0], HYSTERESIS_DEFAULTS[1])
+    }
+}
+
+/// Tuned defaults of `hysteresis`: `horizon`, `threshold` (docs/online.md).
+pub const HYSTERESIS_DEFAULTS: [f64; 2] = [10.0, 0.5];
+
+impl Hysteresis {
+    pub fn new(horizon: f64, threshold: f64) -> Self {
+        Hysteresis { horizon, threshold, inner: Milp::default(), net: None, targets: Vec::new(), seed: 0 }
+    }
+
+    /// Per-server sums of accuracy of the slot's optimum with `edges` taken as resident
+    /// (devices: what is resident on them).
+    fn values(
+        &self,
+        net: &Network,
+        slot: &Slot,
+        state: &PlacementState,
+        edges: &[Vec<usize>],
+        opts: &SolveOptions,
+    ) -> Result<Vec<f64>, SolverError> {
+        let resident = Holdings { edges: edges.to_vec(), devices: state.devices.iter().map(|s| s.resident.clone()).collect() };
+        let inst = net.slot_instance(slot, Some(&resident), "hysteresis");
+        let sol = self.inner.solve(&inst, opts)?.solution;
+        let mut v = vec![0.0; net.edges.len()];
+        for (task, d) in slot.tasks.iter().zip(&sol.decisions) {
+            if let Some(a) = d.assignment() {
+                v[task.edge] += net.models[a.model].accuracy;
+            }
+        }
+        Ok(v)
+    }
+}
+
+impl OnlinePolicy for Hysteresis {
+    fn name(&self) -> &str {
+        "hysteresis"
+    }
+
+    fn reset(&mut self, net: &Network, initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
+        self.targets = initial.edges.iter().map(|s| s.resident.clone()).collect();
+        for (m, t) in self.targets.iter_mut().enumerate() {
+            // An initial state above capacity: keep what fits.
+            *t = lazy_hold(net, &crate::model::Store::default(), t, net.edges[m].cache_mb, |_| 0.0);
+        }
+        self.net = Some(net.clone());
+        self.seed = seed;
+        Ok(())
+    }
+
+    fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let net = self.net.clone().ok_or_else(|| not_reset("hysteresis"))?;
+        let opts = slot_opts(self.seed, t);
+        if !slot.tasks.is_empty() {
+            let star = self.inner.solve(&net.slot_instance(slot, None, "hysteresis"), &opts)?.solution.edge_cache;
+            let both: Vec<Vec<usize>> = star
+                .iter()
+                .zip(&self.targets)
+                .map(|(s, p)| s.iter().copied().filter(|k| p.contains(k)).collect())
+                .collect();
+            let v_star = self.values(&net, slot, state, &star, &opts)?;
+            let v_p = self.values(&net, slot, state, &self.targets, &opts)?;
+            let v_both = self.values(&net, slot, state, &both, &opts)?;
+            for m in 0..net.edges.len() {
+                let store = &state.edges[m];
+                let missing_mb: f64 = star[m]
+                    .iter()
+                    .filter(|k| !store.resident.contains(k))
+                    .map(|&k| {
+                        let got = store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb);
+                        net.models[k].size_mb - got
+                    })
+                    .sum();
+                let d = (missing_mb / net.edge_volume_mb(m)).ceil();
+                let gain = (v_star[m] - v_p[m]) * (self.horizon - d).max(0.0) - (v_p[m] - v_both[m]) * d;
+                if gain > self.threshold {
+                    self.targets[m] = star[m].clone();
+                }
+            }
+        }
+        decide_with_targets(&self.inner, &net, slot, state, &self.targets, &opts)
     }
 }
