@@ -3,6 +3,7 @@
 //! behind `dnnrm bench`, the MILP scaling table, statistics, the report and the plots.
 
 pub mod jobs;
+pub mod online;
 pub mod plots;
 pub mod report;
 pub mod runner;

@@ -49,6 +49,9 @@ pub struct Chart {
     pub integer_x: bool,
     /// Draw as steps (performance profiles) instead of straight segments.
     pub steps: bool,
+    /// Shaded x ranges `(from, to, shade)` behind the data (e.g. the regimes of an
+    /// episode); `shade` picks one of three grey levels.
+    pub shades: Vec<(f64, f64, usize)>,
     pub panels: Vec<Panel>,
 }
 
@@ -61,6 +64,7 @@ impl Chart {
             log_x: false,
             integer_x: false,
             steps: false,
+            shades: Vec::new(),
             panels: vec![Panel { y_label: y_label.into(), log_y: false, series }],
         }
     }
@@ -172,6 +176,12 @@ where
                 .x_label_formatter(&fmt_x)
                 .label_style(("sans-serif", 14))
                 .draw()?;
+            const GREYS: [(u8, u8, u8); 3] = [(235, 235, 235), (215, 215, 215), (195, 195, 195)];
+            for &(a, b, g) in &chart.shades {
+                let (r, gg, bb) = GREYS[g % GREYS.len()];
+                let fill = RGBColor(r, gg, bb).mix(0.6).filled();
+                ctx.draw_series(std::iter::once(Rectangle::new([(a.max(x0), y0), (b.min(x1), y1)], fill)))?;
+            }
             for s in &panel.series {
                 let i = index.get(&s.name).copied().unwrap_or(0);
                 let c = colour(i);
@@ -362,6 +372,7 @@ pub fn sweep_chart(param: &str, rows: &[ResultRow], values: &BTreeMap<String, f6
         log_x: false,
         integer_x: integer,
         steps: false,
+        shades: Vec::new(),
         panels: vec![
             Panel { y_label: "mean accuracy A (95% interval)".into(), log_y: false, series: objective },
             Panel { y_label: "ratio to the MILP optimum".into(), log_y: false, series: ratio },
@@ -393,6 +404,7 @@ pub fn time_chart(rows: &[ResultRow]) -> Chart {
         log_x: true,
         integer_x: true,
         steps: false,
+        shades: Vec::new(),
         panels: vec![Panel { y_label: "time (s)".into(), log_y: true, series }],
     }
 }
@@ -450,6 +462,7 @@ pub fn performance_profile(rows: &[ResultRow], tau_max: f64) -> Chart {
         log_x: false,
         integer_x: false,
         steps: true,
+        shades: Vec::new(),
         panels: vec![Panel { y_label: "fraction of instances within tau".into(), log_y: false, series }],
     }
 }
@@ -477,8 +490,38 @@ pub fn learning_chart(curves: &[(String, Vec<(f64, f64)>)]) -> Chart {
         log_x: false,
         integer_x: true,
         steps: false,
+        shades: Vec::new(),
         panels,
     }
+}
+
+/// `A(t)` of one episode per policy, the regimes shaded: `per_slot` holds each
+/// policy's `A(t)` and `regimes` the regime of every slot.
+pub fn episode_chart(title: &str, per_slot: &[(String, Vec<f64>)], regimes: &[usize], rule_based: &[&str]) -> Chart {
+    let series = per_slot
+        .iter()
+        .map(|(name, a)| {
+            let mut s = Series::new(name.clone(), a.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect());
+            s.group = if name == "hindsight" {
+                0
+            } else if rule_based.contains(&name.as_str()) {
+                1
+            } else {
+                2
+            };
+            s
+        })
+        .collect();
+    let mut chart = Chart::single(title, "slot t (shading: production regime)", "A(t)", series);
+    chart.integer_x = true;
+    let mut start = 0;
+    for t in 1..=regimes.len() {
+        if t == regimes.len() || regimes[t] != regimes[start] {
+            chart.shades.push((start as f64 - 0.5, t as f64 - 0.5, regimes[start]));
+            start = t;
+        }
+    }
+    chart
 }
 
 #[cfg(test)]

@@ -187,3 +187,80 @@ pub fn read_instance_list(path: &Path) -> Result<Vec<Result<InstanceListRow, IoE
     }
     Ok(rows)
 }
+
+/// One row of an episode set spec (`instances/online-<set>.csv`).
+#[derive(Debug, Clone)]
+pub struct EpisodeSpecRow {
+    pub line: u64,
+    pub id: String,
+    pub seed: u64,
+    /// Label of the sweep point the row belongs to (empty outside sweeps).
+    pub point: String,
+    pub scenario: Scenario,
+    pub dynamics: crate::scenario::Dynamics,
+}
+
+/// Reads an episode set spec: columns `id,seed,point,params`, where `params` is a
+/// `;`-separated list of `name=value` scenario or dynamics parameters (MODEL.md §7 and
+/// §9.3; the defaults for the rest). A bad header fails the file; a bad row gives an
+/// error naming its line and column, and the other rows are still read.
+pub fn read_episode_specs(path: &Path) -> Result<Vec<Result<EpisodeSpecRow, IoError>>, IoError> {
+    let (mut rdr, headers) = open(path)?;
+    let want = ["id", "seed", "point", "params"];
+    if headers != want {
+        return Err(csv_err(path, 1, None, format!("the header must be `{}`, got `{}`", want.join(","), headers.join(","))));
+    }
+    let mut rows = Vec::new();
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for (index, rec) in rdr.records().enumerate() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(index as u64 + 2);
+                rows.push(Err(csv_err(path, line, None, e.to_string())));
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line()).unwrap_or(index as u64 + 2);
+        let parse = || -> Result<EpisodeSpecRow, IoError> {
+            let id = rec[0].to_string();
+            check_id(&id).map_err(|e| csv_err(path, line, Some("id"), e))?;
+            if let Some(first) = seen.get(&id) {
+                return Err(csv_err(path, line, Some("id"), format!("id `{id}` is already used on line {first}")));
+            }
+            let seed: u64 = rec[1]
+                .parse()
+                .map_err(|_| csv_err(path, line, Some("seed"), format!("expected a non-negative integer, got `{}`", &rec[1])))?;
+            let mut sp = crate::scenario::ScenarioParams::default();
+            let mut dp = crate::scenario::DynamicsParams::default();
+            for kv in rec[3].split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| csv_err(path, line, Some("params"), format!("expected name=value, got `{kv}`")))?;
+                let k = k.trim().replace('-', "_");
+                let res = match sp.set(&k, v) {
+                    Err(crate::scenario::ParamError::Unknown(_)) => dp.set(&k, v),
+                    other => other,
+                };
+                res.map_err(|e| match e {
+                    crate::scenario::ParamError::Unknown(_) => csv_err(
+                        path,
+                        line,
+                        Some("params"),
+                        format!("unknown parameter `{k}` (not a scenario or dynamics parameter)"),
+                    ),
+                    e => csv_err(path, line, Some("params"), e.to_string()),
+                })?;
+            }
+            let scenario = sp.check().map_err(|e| csv_err(path, line, Some("params"), e.to_string()))?;
+            let dynamics = dp.check().map_err(|e| csv_err(path, line, Some("params"), e.to_string()))?;
+            Ok(EpisodeSpecRow { line, id, seed, point: rec[2].to_string(), scenario, dynamics })
+        };
+        let row = parse();
+        if let Ok(r) = &row {
+            seen.insert(r.id.clone(), line);
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
