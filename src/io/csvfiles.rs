@@ -201,7 +201,7 @@ pub struct EpisodeSpecRow {
 }
 
 /// Reads an episode set spec: columns `id,seed,point,params`, where `params` is a
-/// `;`-separated list of `name=value` scenario or dynamics parameters (MODEL.md §7 and
+/// space-separated list of `name=value` scenario or dynamics parameters (MODEL.md §7 and
 /// §9.3; the defaults for the rest). A bad header fails the file; a bad row gives an
 /// error naming its line and column, and the other rows are still read.
 pub fn read_episode_specs(path: &Path) -> Result<Vec<Result<EpisodeSpecRow, IoError>>, IoError> {
@@ -233,7 +233,7 @@ pub fn read_episode_specs(path: &Path) -> Result<Vec<Result<EpisodeSpecRow, IoEr
                 .map_err(|_| csv_err(path, line, Some("seed"), format!("expected a non-negative integer, got `{}`", &rec[1])))?;
             let mut sp = crate::scenario::ScenarioParams::default();
             let mut dp = crate::scenario::DynamicsParams::default();
-            for kv in rec[3].split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            for kv in rec[3].split_whitespace() {
                 let (k, v) = kv
                     .split_once('=')
                     .ok_or_else(|| csv_err(path, line, Some("params"), format!("expected name=value, got `{kv}`")))?;

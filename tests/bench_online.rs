@@ -1,0 +1,157 @@
+//! The online benchmark: episode set specs (errors named by line and column), the
+//! suite's rows, resume and the hindsight cache, and the §9.5 table computed by hand.
+
+use std::path::PathBuf;
+
+use dnnrm::bench::online::{
+    episode_hash, gap_closed, online_table, run_online_suite, CachedOptimum, HindsightCache, OnlineSuiteConfig,
+};
+use dnnrm::io::csvfiles::read_episode_specs;
+use dnnrm::io::{ResultRow, RowStatus};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("dnnrm-bo-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+#[test]
+fn spec_errors_name_the_line_and_column() {
+    let d = temp_dir("spec");
+    let p = d.join("online-x.csv");
+    std::fs::write(
+        &p,
+        "id,seed,point,params\n\
+         a,0,,n_devices=5 n_slots=3\n\
+         b,x,,n_devices=5\n\
+         c,1,,n_devices=5 bogus=1\n\
+         a,2,,n_devices=5\n\
+         e,3,,n_devices=-1\n\
+         f,4,,init=lukewarm\n\
+         g,5,,n_edges\n",
+    )
+    .expect("write");
+    let rows = read_episode_specs(&p).expect("header ok");
+    assert!(rows[0].is_ok());
+    let errs: Vec<String> = rows[1..].iter().map(|r| r.as_ref().expect_err("bad row").to_string()).collect();
+    for (e, want) in errs.iter().zip([
+        ("line 3", "seed"),
+        ("line 4", "bogus"),
+        ("line 5", "already used on line 2"),
+        ("line 6", "n_devices"),
+        ("line 7", "init"),
+        ("line 8", "name=value"),
+    ]) {
+        assert!(e.contains("online-x.csv") && e.contains(want.0) && e.contains(want.1), "{e}");
+    }
+    std::fs::write(&p, "id,seed,params\n").expect("write");
+    assert!(read_episode_specs(&p).expect_err("bad header").to_string().contains("header"));
+    std::fs::remove_dir_all(&d).ok();
+}
+
+fn row(instance: &str, solver: &str, objective: f64, ratio: Option<f64>) -> ResultRow {
+    ResultRow {
+        set: "s".into(),
+        instance: instance.into(),
+        solver: solver.into(),
+        status: if solver == "hindsight" { RowStatus::Optimal } else { RowStatus::Heuristic },
+        objective: Some(objective),
+        ratio_to_opt: ratio,
+        stats: "decide_p50_ms=1;decide_p95_ms=2;edge_mb=10;device_mb=5".into(),
+        ..ResultRow::default()
+    }
+}
+
+#[test]
+fn the_table_and_the_gap_closed_are_computed_by_hand() {
+    // Two episodes: hindsight 0.8 and 0.6 (mean 0.7); myopic 0.6, 0.5 (0.55); lfu 0.7,
+    // 0.5 (0.6, the best rule); x 0.75, 0.55 (0.65).
+    let rows = vec![
+        row("e0", "hindsight", 0.8, Some(1.0)),
+        row("e1", "hindsight", 0.6, Some(1.0)),
+        row("e0", "myopic", 0.6, Some(0.75)),
+        row("e1", "myopic", 0.5, Some(0.5 / 0.6)),
+        row("e0", "lfu", 0.7, Some(0.875)),
+        row("e1", "lfu", 0.5, Some(0.5 / 0.6)),
+        row("e0", "x", 0.75, Some(0.9375)),
+        row("e1", "x", 0.55, Some(0.55 / 0.6)),
+    ];
+    let closed: std::collections::BTreeMap<String, f64> = gap_closed(&rows, &["myopic", "lfu"]).into_iter().collect();
+    assert!((closed["x"] - 0.5).abs() < 1e-12, "(0.65 - 0.6) / (0.7 - 0.6) = 0.5, got {}", closed["x"]);
+    assert!(closed["lfu"].abs() < 1e-12);
+    assert!((closed["myopic"] + 0.5).abs() < 1e-12);
+    let table = online_table(&rows, &["myopic", "lfu"]);
+    // x closes (0.65 - 0.55) / (0.7 - 0.55) = 2/3 of the gap from myopic.
+    let x_line = table.lines().find(|l| l.starts_with("| x ")).expect("x row");
+    assert!(x_line.contains("| 0.667 |") && x_line.contains("| 0.500 |"), "{x_line}");
+    assert!(x_line.contains("0.6500"), "{x_line}");
+    assert!(table.lines().nth(2).expect("first row").starts_with("| hindsight "), "hindsight first:\n{table}");
+    assert!(table.contains("Best rule-based policy on these episodes: `lfu`"));
+}
+
+#[test]
+fn the_hindsight_cache_round_trips_and_is_keyed_by_content_and_encoding() {
+    let d = temp_dir("cache");
+    let p = d.join("hindsight-cache.csv");
+    let mut c = HindsightCache::open(&p).expect("absent file: empty cache");
+    assert!(c.get("h", "v1").is_none());
+    let entry = CachedOptimum {
+        hash: "h".into(),
+        encoding: "v1".into(),
+        episode: "e0".into(),
+        status: "optimal".into(),
+        objective: 0.5,
+        bound: Some(0.5),
+        solve_s: 1.0,
+        revision: "r".into(),
+        per_slot: "0.5 0.5".into(),
+    };
+    c.insert(entry.clone()).expect("written");
+    let c = HindsightCache::open(&p).expect("reads back");
+    assert_eq!(c.get("h", "v1"), Some(&entry));
+    assert!(c.get("h", "v2").is_none(), "another encoding is another key");
+    std::fs::write(&p, "hash,encoding\nx").expect("write");
+    assert!(HindsightCache::open(&p).is_err(), "a corrupt cache is an error, not an empty cache");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn the_suite_writes_one_row_per_run_and_resumes() {
+    let d = temp_dir("suite");
+    let inst = d.join("instances");
+    std::fs::create_dir_all(&inst).expect("dir");
+    std::fs::write(
+        inst.join("online-t.csv"),
+        "id,seed,point,params\n\
+         e0,1,,n_devices=6 n_edges=2 n_slots=4 init=warm\n\
+         e1,2,,n_devices=6 n_edges=2 n_slots=4\n",
+    )
+    .expect("spec");
+    let cfg = OnlineSuiteConfig {
+        instances_dir: inst.clone(),
+        out_dir: d.join("results"),
+        sets: vec!["online-t".into()],
+        policies: vec!["static-placement".into(), "myopic".into()],
+        hindsight: false,
+        fresh: false,
+        command: "test".into(),
+    };
+    let out = run_online_suite(&cfg, None).expect("runs");
+    assert_eq!(out.error_rows, 0);
+    let csv = d.join("results/online-t.csv");
+    let rows = dnnrm::io::results::read_rows(&csv).expect("results");
+    assert_eq!(rows.len(), 4, "2 episodes x 2 policies");
+    assert!(rows.iter().all(|r| r.ok() && r.objective.is_some() && r.stat("decide_p50_ms").is_some()));
+    assert!(inst.join("online-t/e1.json").exists(), "episodes are written for `simulate`");
+    let ep = dnnrm::io::read_episode(&inst.join("online-t/e1.json")).expect("valid episode");
+    assert_eq!(episode_hash(&ep).len(), 16);
+    // A rerun of the same revision keeps the rows of episode e1 as they were.
+    run_online_suite(&cfg, None).expect("runs again");
+    let again = dnnrm::io::results::read_rows(&csv).expect("results");
+    let e1 = |rs: &[ResultRow]| rs.iter().filter(|r| r.instance == "e1").map(|r| r.wall_s).collect::<Vec<_>>();
+    assert_eq!(e1(&rows), e1(&again), "resumed, not rerun");
+    let md = std::fs::read_to_string(d.join("results/online.md")).expect("summary");
+    assert!(md.contains("## online-t") && md.contains("| myopic |"));
+    std::fs::remove_dir_all(&d).ok();
+}
