@@ -433,7 +433,8 @@ struct EvalArgs {
 
 #[derive(clap::Args)]
 struct BenchArgs {
-    /// Comma-separated instance sets (instances/<set>.csv scenario files), or `all`.
+    /// Comma-separated instance sets (instances/<set>.csv scenario files; `online-*` are
+    /// episode sets, run by the online suite as in `bench-online`), or `all`.
     #[arg(long, default_value = "default")]
     sets: String,
     /// Ignore existing results instead of resuming.
@@ -699,7 +700,9 @@ fn cmd_merge(inputs: &[PathBuf], out: &Path, on_conflict: OnConflict) -> Result<
 fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
     set_jobs(a.jobs)?;
     let sets: Vec<String> = if a.sets == "all" {
-        available_sets(&a.instances_dir)
+        let mut all = available_sets(&a.instances_dir);
+        all.extend(dnnrm::bench::sets::available_online_sets(&a.instances_dir));
+        all
     } else {
         a.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
@@ -708,20 +711,59 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
         dnnrm::io::csvfiles::check_id(set)
             .map_err(|e| anyhow::anyhow!("--sets: {}", e.replacen("id", "set name", 1)))?;
     }
-    let cfg = SuiteConfig {
-        instances_dir: a.instances_dir.clone(),
-        out_dir: a.out_dir.clone(),
-        sets,
-        jobs: job_spec(&a.solvers, None, &a.flags, &a.models_dir)?,
-        fresh: a.fresh,
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        shard: shard_from(a.shard.as_deref())?,
-        milp_scaling: a.milp_scaling,
-    };
-    let outcome = run_suite(&cfg)?;
-    for w in &outcome.warnings {
-        eprintln!("warning: {w}");
+    // Episode sets (online-*) go to the online suite with every online policy.
+    let (online, sets): (Vec<String>, Vec<String>) =
+        sets.into_iter().partition(|s| s.starts_with(dnnrm::bench::sets::ONLINE_PREFIX));
+    let mut ok = true;
+    if !sets.is_empty() {
+        let cfg = SuiteConfig {
+            instances_dir: a.instances_dir.clone(),
+            out_dir: a.out_dir.clone(),
+            sets,
+            jobs: job_spec(&a.solvers, None, &a.flags, &a.models_dir)?,
+            fresh: a.fresh,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+            shard: shard_from(a.shard.as_deref())?,
+            milp_scaling: a.milp_scaling,
+        };
+        let outcome = run_suite(&cfg)?;
+        for w in &outcome.warnings {
+            eprintln!("warning: {w}");
+        }
+        for s in &outcome.skipped {
+            eprintln!("skipped: {s}");
+        }
+        for p in &outcome.written {
+            eprintln!("wrote {}", p.display());
+        }
+        if outcome.error_rows > 0 {
+            eprintln!(
+                "note: {} runs ended in an error row (e.g. a solver that cannot take an instance's size); \
+                 see the `errors` column of summary.md and the `message` column of the CSVs",
+                outcome.error_rows
+            );
+        }
+        ok &= outcome.skipped.is_empty();
     }
+    if !online.is_empty() {
+        let cfg = dnnrm::bench::online::OnlineSuiteConfig {
+            instances_dir: a.instances_dir,
+            out_dir: a.out_dir,
+            sets: online,
+            policies: policies().iter().map(|p| p.name.to_string()).collect(),
+            hindsight: true,
+            fresh: a.fresh,
+            command: std::env::args().collect::<Vec<_>>().join(" "),
+        };
+        ok &= online_suite(&cfg)?;
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Runs the online suite and reports what it wrote; false when a row was bad.
+fn online_suite(cfg: &dnnrm::bench::online::OnlineSuiteConfig) -> Result<bool> {
+    let hindsight = hindsight_solver(cfg.hindsight);
+    let outcome = dnnrm::bench::online::run_online_suite(cfg, hindsight.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
     for s in &outcome.skipped {
         eprintln!("skipped: {s}");
     }
@@ -729,13 +771,9 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
         eprintln!("wrote {}", p.display());
     }
     if outcome.error_rows > 0 {
-        eprintln!(
-            "note: {} runs ended in an error row (e.g. a solver that cannot take an instance's size); \
-             see the `errors` column of summary.md and the `message` column of the CSVs",
-            outcome.error_rows
-        );
+        eprintln!("note: {} runs ended in an error row; see the `message` column of the CSVs", outcome.error_rows);
     }
-    Ok(if outcome.skipped.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(outcome.skipped.is_empty() && outcome.error_rows == 0)
 }
 
 /// Reads a training configuration JSON (every field optional), or the defaults.
@@ -984,7 +1022,7 @@ fn cmd_validate_episode(episode: &Path, decisions: &Path) -> Result<ExitCode> {
 fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
     set_jobs(a.jobs)?;
     let sets: Vec<String> = if a.sets == "all" {
-        available_sets(&a.instances_dir).into_iter().filter(|s| s.starts_with("online-")).collect()
+        dnnrm::bench::sets::available_online_sets(&a.instances_dir)
     } else {
         a.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
@@ -1005,18 +1043,7 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
         fresh: a.fresh,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };
-    let hindsight = hindsight_solver(cfg.hindsight);
-    let outcome = dnnrm::bench::online::run_online_suite(&cfg, hindsight.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    for s in &outcome.skipped {
-        eprintln!("skipped: {s}");
-    }
-    for p in &outcome.written {
-        eprintln!("wrote {}", p.display());
-    }
-    if outcome.error_rows > 0 {
-        eprintln!("note: {} runs ended in an error row; see the `message` column of the CSVs", outcome.error_rows);
-    }
-    Ok(if outcome.skipped.is_empty() && outcome.error_rows == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if online_suite(&cfg)? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// The offline yardstick of episodes, when asked for.

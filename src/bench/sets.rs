@@ -13,8 +13,21 @@ pub fn sweep_param(set: &str) -> Option<&str> {
     set.strip_prefix("sweep-")
 }
 
-/// Every set spec in `dir` (the stems of `*.csv` files except `zoo.csv`), sorted.
+/// Every instance set spec in `dir` (the stems of `*.csv` files except `zoo.csv` and
+/// the episode sets `online-*.csv`), sorted.
 pub fn available_sets(dir: &Path) -> Vec<String> {
+    all_specs(dir).into_iter().filter(|s| !s.starts_with(ONLINE_PREFIX)).collect()
+}
+
+/// Prefix of episode set specs (MODEL.md §9; `dnnrm bench-online`).
+pub const ONLINE_PREFIX: &str = "online-";
+
+/// Every episode set spec in `dir` (`online-*.csv`), sorted.
+pub fn available_online_sets(dir: &Path) -> Vec<String> {
+    all_specs(dir).into_iter().filter(|s| s.starts_with(ONLINE_PREFIX)).collect()
+}
+
+fn all_specs(dir: &Path) -> Vec<String> {
     let mut sets: Vec<String> = std::fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
