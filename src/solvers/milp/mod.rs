@@ -40,25 +40,27 @@ use super::GreedyLocalSearch;
 use crate::model::{enumerate_options, evaluate, Decision, Instance, Location, Solution};
 use crate::solver::{SolveOptions, SolveReport, Solver, SolverError, Status};
 
-/// What one per-server solve produced.
+/// What one per-server solve produced (shared with `hindsight`).
 #[derive(Debug, Clone, Default)]
-struct BlockRun {
-    values: Option<Vec<f64>>,
+pub(crate) struct BlockRun {
+    pub(crate) values: Option<Vec<f64>>,
     /// HiGHS proved optimality (within the gaps).
-    proven: bool,
-    hit_time_limit: bool,
+    pub(crate) proven: bool,
+    pub(crate) hit_time_limit: bool,
     /// Why the block is not proven optimal.
-    note: Option<String>,
-    failure: Option<String>,
+    pub(crate) note: Option<String>,
+    pub(crate) failure: Option<String>,
     /// Upper bound on the block's objective without its constant.
-    dual_bound: Option<f64>,
-    objective: f64,
-    nodes: u64,
-    iterations: u64,
-    solve_s: f64,
+    pub(crate) dual_bound: Option<f64>,
+    pub(crate) objective: f64,
+    pub(crate) nodes: u64,
+    pub(crate) iterations: u64,
+    pub(crate) solve_s: f64,
 }
 
-fn classify(outcome: Outcome, integer: bool) -> BlockRun {
+/// Turns one HiGHS outcome into plain data: proof, incumbent, dual bound and why it is
+/// not proven (shared with `hindsight`, whose status rules are the same).
+pub(crate) fn classify(outcome: Outcome, integer: bool) -> BlockRun {
     let mut b = BlockRun::default();
     let r = match outcome {
         Outcome::Finished(r) => r,
