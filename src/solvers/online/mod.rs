@@ -2,9 +2,11 @@
 //! baselines built on the per-slot optimum with the placement fixed.
 
 pub mod common;
+pub mod mpc;
 pub mod rules;
 pub mod tune;
 
+pub use mpc::Mpc;
 pub use rules::{Hysteresis, Lfu, Myopic, StaticPlacement};
 
 use crate::solver::online::OnlinePolicy;
@@ -64,6 +66,13 @@ pub fn policies() -> &'static [PolicyInfo] {
             ],
             defaults: &rules::HYSTERESIS_DEFAULTS,
             build_with: |p| Box::new(Hysteresis::new(p[0], p[1])),
+        },
+        PolicyInfo {
+            name: "mpc",
+            description: "rolling-horizon plan of the exact episode MILP over the observed slot and the expected demand",
+            params: &[ParamSpec { name: "horizon", lo: 1.0, hi: 10.0 }],
+            defaults: &mpc::MPC_DEFAULTS,
+            build_with: |p| Box::new(Mpc::new(p[0])),
         },
     ];
     POLICIES

@@ -2,7 +2,10 @@
 //! `horizon` slots with the exact time-expanded MILP of `hindsight`
 //! ([`crate::solvers::hindsight::Hindsight::plan`]) from the current placement state,
 //! on the observed slot followed by the expected demand, applies the plan's first slot
-//! (placement change, explicit downloads, assignment) and plans again at the next slot.
+//! (the edge placement change and its explicit downloads) and plans again at the next
+//! slot. Devices follow the device rule every rule-based policy shares (a plan of a few
+//! slots never pays for a device download that takes longer), and the slot's tasks are
+//! assigned by the per-slot optimum on what is resident, as in the other policies.
 //!
 //! Expected demand, from what the policy may know (MODEL.md §9.3: the regime signal,
 //! the regime mixes and the switching probability `p`; never a later slot): the current
@@ -14,8 +17,9 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::common::{assign, device_holds};
 use super::rules::sample_tasks;
-use crate::model::{Network, PlacementState, Slot, SlotDecision};
+use crate::model::{DownloadPlan, Holdings, Network, PlacementState, Slot, SlotDecision};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, SolverError};
 use crate::solvers::hindsight::Hindsight;
@@ -31,6 +35,7 @@ pub struct Mpc {
     /// Planned slots, the observed one included (rounded, at least 1).
     pub horizon: f64,
     planner: Hindsight,
+    inner: crate::solvers::Milp,
     net: Option<Network>,
     seed: u64,
 }
@@ -43,7 +48,7 @@ impl Default for Mpc {
 
 impl Mpc {
     pub fn new(horizon: f64) -> Self {
-        Mpc { horizon, planner: Hindsight::default(), net: None, seed: 0 }
+        Mpc { horizon, planner: Hindsight::default(), inner: crate::solvers::Milp::default(), net: None, seed: 0 }
     }
 
     /// The observed slot followed by `h - 1` predicted ones.
@@ -88,9 +93,13 @@ impl OnlinePolicy for Mpc {
             threads: 1,
         };
         let rep = self.planner.plan(net, state, &slots, &opts)?;
-        rep.decisions.into_iter().next().ok_or_else(|| SolverError::Failed {
+        let first = rep.decisions.into_iter().next().ok_or_else(|| SolverError::Failed {
             solver: "mpc".into(),
             reason: format!("the plan has no decisions ({}: {})", rep.status, rep.reason),
-        })
+        })?;
+        let hold = Holdings { edges: first.hold.edges, devices: device_holds(net, slot, state) };
+        let downloads = first.downloads.map(|p| DownloadPlan { edges: p.edges, devices: Vec::new() });
+        let solution = assign(&self.inner, net, slot, state, &hold, &opts)?;
+        Ok(SlotDecision { hold, solution, downloads })
     }
 }
