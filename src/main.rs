@@ -124,6 +124,9 @@ struct BenchOnlineArgs {
     /// Skip the hindsight optimum.
     #[arg(long)]
     no_hindsight: bool,
+    /// Time limit of each hindsight solve, seconds (default none: every optimum proven).
+    #[arg(long)]
+    time_limit: Option<f64>,
     #[arg(long, default_value = "instances")]
     instances_dir: PathBuf,
     #[arg(long, default_value = "results")]
@@ -778,6 +781,7 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
             sets: online,
             policies: policies().iter().map(|p| p.name.to_string()).collect(),
             hindsight: true,
+            hindsight_time_limit: None,
             fresh: a.fresh,
             command: std::env::args().collect::<Vec<_>>().join(" "),
         };
@@ -1087,6 +1091,10 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
         sets,
         policies,
         hindsight: !a.no_hindsight,
+        hindsight_time_limit: match a.time_limit {
+            Some(t) if !(t.is_finite() && t > 0.0) => bail!("--time-limit must be a positive number of seconds, got {t}"),
+            t => t.map(Duration::from_secs_f64),
+        },
         fresh: a.fresh,
         command: std::env::args().collect::<Vec<_>>().join(" "),
     };

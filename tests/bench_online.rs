@@ -134,6 +134,7 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
         sets: vec!["online-t".into()],
         policies: vec!["static-placement".into(), "myopic".into()],
         hindsight: false,
+        hindsight_time_limit: None,
         fresh: false,
         command: "test".into(),
     };

@@ -301,6 +301,22 @@ pub fn online_table(rows: &[ResultRow], rule_based: &[&str]) -> String {
     if let Some((n, _)) = best_rule {
         out.push_str(&format!("\nBest rule-based policy on these episodes: `{n}`.\n"));
     }
+    let hs: Vec<&ResultRow> = rows.iter().filter(|r| r.solver == HINDSIGHT).collect();
+    if !hs.is_empty() {
+        let proven = hs.iter().filter(|r| r.status == RowStatus::Optimal).count();
+        let times: Vec<f64> = hs.iter().map(|r| r.wall_s).collect();
+        let gaps: Vec<f64> = hs
+            .iter()
+            .filter_map(|r| Some((r.bound? - r.objective?) / r.bound?.max(1e-12)))
+            .collect();
+        out.push_str(&format!(
+            "`hindsight` proven optimal on {proven} of {} episodes; solve time median {:.1} s, p95 {:.1} s; largest relative gap {:.2e}.\n",
+            hs.len(),
+            super::stats::median(&times),
+            percentile(&times, 0.95),
+            gaps.iter().copied().fold(0.0, f64::max)
+        ));
+    }
     out
 }
 
@@ -323,6 +339,7 @@ pub fn run_online_set(
     cache: &std::sync::Mutex<HindsightCache>,
     out: Option<&Path>,
     resume: bool,
+    opts: &SolveOptions,
     progress: &indicatif::ProgressBar,
 ) -> Result<OnlineSetRun, IoError> {
     let file = std::sync::Mutex::new(crate::io::ResultsFile::open(out, resume, HINDSIGHT)?);
@@ -351,7 +368,6 @@ pub fn run_online_set(
         })
         .collect();
     progress.set_length(jobs.len() as u64);
-    let opts = SolveOptions::default();
     type Done = (usize, String, Vec<f64>);
     let results: Vec<Result<Done, IoError>> = jobs
         .par_iter()
@@ -359,7 +375,7 @@ pub fn run_online_set(
             let (r, ep) = &set.episodes[i];
             let (row, per_slot) = match (p, hindsight) {
                 (Some(info), _) => run_policy_row(&set.name, r, ep, info, 0),
-                (None, Some(h)) => hindsight_row(&set.name, r, ep, h, cache, &opts)?,
+                (None, Some(h)) => hindsight_row(&set.name, r, ep, h, cache, opts)?,
                 (None, None) => unreachable!("hindsight jobs exist only with a solver"),
             };
             let name = row.solver.clone();
@@ -390,6 +406,8 @@ pub struct OnlineSuiteConfig {
     pub policies: Vec<String>,
     /// The offline yardstick (None: no hindsight column).
     pub hindsight: bool,
+    /// Time limit of each hindsight solve (None: solve to proven optimality).
+    pub hindsight_time_limit: Option<std::time::Duration>,
     pub fresh: bool,
     pub command: String,
 }
@@ -439,7 +457,8 @@ pub fn run_online_suite(
         }
         let pb = super::runner::progress_bar(0, set_name);
         let out = cfg.out_dir.join(format!("{set_name}.csv"));
-        let run = run_online_set(&set, &infos, hindsight, &cache, Some(&out), !cfg.fresh, &pb)?;
+        let opts = SolveOptions { time_limit: cfg.hindsight_time_limit, ..SolveOptions::default() };
+        let run = run_online_set(&set, &infos, hindsight, &cache, Some(&out), !cfg.fresh, &opts, &pb)?;
         pb.finish_and_clear();
         outcome.written.push(out);
         outcome.error_rows += run.rows.iter().filter(|r| !r.ok()).count();
