@@ -238,7 +238,17 @@ fn tiny_time_limit_on_a_large_instance_is_reported_honestly() {
         assert!(bound >= obj - 1e-9, "bound {bound} below the objective {obj}");
         match rep.status {
             Status::Optimal => assert!(bound - obj <= 1e-5, "optimal with gap {}", bound - obj),
-            Status::TimeLimit => assert!(rep.stats["gap"] >= 0.0),
+            Status::TimeLimit => {
+                assert!(rep.stats["gap"] >= 0.0);
+                // Not proven: the LP relaxation bounds it too, never looser than HiGHS's
+                // bound, and as tight as milp-lp's whenever that LP finished in time.
+                let highs = rep.stats["highs_bound"];
+                assert!(bound <= highs + 1e-12, "bound {bound} looser than HiGHS's {highs}");
+                let lp = MilpLp.solve(&inst, &SolveOptions::default()).expect("lp").bound.expect("lp bound");
+                if rep.stats["lp_bound_proven"] == 1.0 {
+                    assert!(bound <= lp + 1e-7, "limit {limit_ms} ms: bound {bound} looser than the LP's {lp}");
+                }
+            }
             s => panic!("unexpected status {s}: {}", rep.reason),
         }
         // The guard bounds the wall time even if HiGHS overruns its limit.
@@ -369,4 +379,26 @@ fn fixed_placement_milp_equals_brute_force_and_every_solver_respects_it() {
         }
     }
     assert!(restricted >= 30, "only {restricted} instances where the fixed placement binds");
+}
+
+/// Tight deadlines at scale (the `milp-stress` regime): stopped during root processing,
+/// HiGHS's bound can stay far above the optimum; the LP relaxation's bound is reported
+/// instead when tighter, and it is never below the optimum.
+#[test]
+fn a_time_limited_milp_reports_the_lp_bound_when_tighter() {
+    let sc = ScenarioParams { n_devices: 400, n_edges: 8, deadline_scale: 0.3, ..ScenarioParams::default() }
+        .check()
+        .expect("params");
+    let inst = generate(&sc, 4242, "stress");
+    let opts = SolveOptions { time_limit: Some(Duration::from_millis(150)), ..SolveOptions::default() };
+    let rep = Milp::default().solve(&inst, &opts).expect("never errors");
+    assert_eq!(rep.status, Status::TimeLimit, "{}", rep.reason);
+    assert_eq!(rep.stats["lp_bound_proven"], 1.0, "the LP relaxation finishes in its allowance");
+    let lp = MilpLp.solve(&inst, &SolveOptions::default()).expect("lp").bound.expect("lp bound");
+    let bound = rep.bound.expect("bound");
+    assert!(bound <= lp + 1e-7 && bound <= rep.stats["highs_bound"] + 1e-12, "bound {bound}, LP {lp}");
+    let opt = milp_report(&inst);
+    assert_eq!(opt.status, Status::Optimal);
+    let best = evaluate(&inst, &opt.solution).expect("valid").objective;
+    assert!(bound >= best - 1e-9, "the LP bound {bound} is below the optimum {best}");
 }
