@@ -351,9 +351,18 @@ pub fn plan(
     Hindsight::default().plan(net, initial, slots, opts)
 }
 
+/// Version of the encoding, the key of the cache of proven optima
+/// (`results/hindsight-cache.csv`) with the episode's hash: change it whenever a change
+/// could change an optimum (a new reduction, a fixed bug), not for speed-ups.
+pub const ENCODING_VERSION: &str = "hindsight-1";
+
 impl EpisodeSolver for Hindsight {
     fn name(&self) -> &str {
         "hindsight"
+    }
+
+    fn version(&self) -> String {
+        ENCODING_VERSION.to_string()
     }
 
     fn solve_episode(&self, ep: &Episode, opts: &SolveOptions) -> Result<EpisodeReport, SolverError> {
