@@ -12,7 +12,7 @@ use super::params::{params_struct, type_desc, DeviceClass, ParamError, Scenario}
 use super::SERVICES;
 use crate::model::episode::MAX_SLOTS;
 use crate::model::{
-    Cloud, Demand, DnnModel, EdgeServer, Episode, EpisodeDevice, Instance, Network, Physics, PlacementState,
+    Cloud, Demand, Episode, EpisodeDevice, Instance, Network, Physics, PlacementState,
     Regime, Slot, SlotTask, Store, EPISODE_FORMAT_VERSION,
 };
 use serde::{Deserialize, Serialize};
@@ -190,29 +190,7 @@ pub fn generate_episode(sc: &Scenario, dy: &Dynamics, seed: u64, id: &str, warm:
     let p = &sc.params;
     let d = &dy.params;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let models: Vec<DnnModel> = sc
-        .zoo
-        .models
-        .iter()
-        .map(|z| DnnModel {
-            name: z.name.clone(),
-            service: SERVICES.iter().position(|s| *s == z.service).unwrap_or(0),
-            accuracy: z.accuracy_pct / 100.0,
-            flops: z.flops(),
-            size_mb: z.file_mb,
-        })
-        .collect();
-    let edges: Vec<EdgeServer> = (0..p.n_edges)
-        .map(|_| EdgeServer {
-            rbs: p.rbs,
-            rb_width_hz: p.rb_width_hz,
-            flops: p.edge_flops,
-            units: p.edge_units,
-            cache_mb: p.edge_cache_mb,
-            backhaul_bps: p.backhaul_bps,
-            backhaul_delay_s: p.backhaul_delay_s,
-        })
-        .collect();
+    let (models, edges) = (super::generate::zoo_models(sc), super::generate::edge_servers(sc));
     let bs = grid_positions(p.n_edges, p.floor_m);
     let dh = p.bs_height_m - p.device_height_m;
     let path_loss = |(x, y): (f64, f64), m: usize| {

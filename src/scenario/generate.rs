@@ -12,16 +12,9 @@ use crate::model::{Cloud, Device, DnnModel, EdgeServer, Instance, Physics, Task,
 /// Minimum 3D distance used in the path-loss formula (the model's validity range), m.
 const MIN_DISTANCE_M: f64 = 1.0;
 
-/// Generates one instance. The same scenario and seed give the same instance, bit for
-/// bit. Per device, in order: position, the shadowing of each link (then association
-/// to the strongest gain), the device class (only when the fleet mixes classes),
-/// compute, storage, service, input size, deadline.
-pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
-    let p = &sc.params;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let services: Vec<String> = SERVICES.iter().map(|s| s.to_string()).collect();
-    let models: Vec<DnnModel> = sc
-        .zoo
+/// The scenario's zoo as instance models (`w_k = 2 x GMACs x 1e9`, `S_k` = file MB).
+pub(crate) fn zoo_models(sc: &Scenario) -> Vec<DnnModel> {
+    sc.zoo
         .models
         .iter()
         .map(|z| DnnModel {
@@ -31,8 +24,13 @@ pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
             flops: z.flops(),
             size_mb: z.file_mb,
         })
-        .collect();
-    let edges: Vec<EdgeServer> = (0..p.n_edges)
+        .collect()
+}
+
+/// The scenario's edge servers, all alike.
+pub(crate) fn edge_servers(sc: &Scenario) -> Vec<EdgeServer> {
+    let p = &sc.params;
+    (0..p.n_edges)
         .map(|_| EdgeServer {
             rbs: p.rbs,
             rb_width_hz: p.rb_width_hz,
@@ -42,7 +40,18 @@ pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
             backhaul_bps: p.backhaul_bps,
             backhaul_delay_s: p.backhaul_delay_s,
         })
-        .collect();
+        .collect()
+}
+
+/// Generates one instance. The same scenario and seed give the same instance, bit for
+/// bit. Per device, in order: position, the shadowing of each link (then association
+/// to the strongest gain), the device class (only when the fleet mixes classes),
+/// compute, storage, service, input size, deadline.
+pub fn generate(sc: &Scenario, seed: u64, id: &str) -> Instance {
+    let p = &sc.params;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let services: Vec<String> = SERVICES.iter().map(|s| s.to_string()).collect();
+    let (models, edges) = (zoo_models(sc), edge_servers(sc));
     let bs = grid_positions(p.n_edges, p.floor_m);
     let shadowing =
         Normal::new(0.0, p.shadowing_db).unwrap_or_else(|_| Normal::new(0.0, 0.0).expect("sigma 0"));
