@@ -79,8 +79,9 @@ pub fn read_values(
         for (li, &tj) in block.tracks.iter().enumerate() {
             let tr = &prep.tracks[tj];
             let l = &model.layout[li];
+            // A free track is held from slot 0 to its last use.
             for (t, slot_hold) in hold.iter_mut().enumerate().take(tr.last() + 1) {
-                if on(l.h + t) {
+                if l.h.is_none_or(|h0| on(h0 + t)) {
                     slot_hold.entry(site_key(tr.site)).or_default().push(tr.model);
                 }
             }

@@ -25,11 +25,32 @@ pub struct EncodingOptions {
     pub binary_rho: bool,
     /// Add the lead cuts `rho_t <= h_{t-j}` (see the module docs of [`super`]).
     pub lead_cuts: bool,
+    /// Add the window cuts `(S_k - w V_s) rho_t <= b_{t-1-w}` (see the module docs of
+    /// [`super`]).
+    pub window_cuts: bool,
+    /// Lead and window cuts at devices too (else at edge servers only).
+    pub device_cuts: bool,
+    /// One link row per (slot, track), `sum x <= n rho` over its `n` tasks, instead of one
+    /// per task (weaker LP, fewer rows).
+    pub aggregate_links: bool,
+    /// Add `x_t <= min(S_k, V_s) h_t` (redundant for integer `h`, tightens the LP: a
+    /// download in progress holds the whole model's storage).
+    pub hold_while_downloading: bool,
+    /// The LP relaxation: every binary in [0, 1] (an upper bound, for diagnostics).
+    pub relax: bool,
 }
 
 impl Default for EncodingOptions {
     fn default() -> Self {
-        EncodingOptions { binary_rho: true, lead_cuts: true }
+        EncodingOptions {
+            binary_rho: true,
+            lead_cuts: true,
+            window_cuts: true,
+            device_cuts: false,
+            aggregate_links: false,
+            hold_while_downloading: true,
+            relax: false,
+        }
     }
 }
 
@@ -61,9 +82,22 @@ pub struct Track {
     pub initial_mb: f64,
     /// Slots in which some serving column needs the model (increasing, non-empty).
     pub uses: Vec<usize>,
+    /// Every track of the site fits its storage at once: the site never needs to evict,
+    /// and the track is encoded by residency alone (see the module docs of [`super`]).
+    pub free: bool,
 }
 
 impl Track {
+    /// MB still missing at the start (`S_k - b_{-1}`, 0 when resident).
+    pub fn missing_mb(&self) -> f64 {
+        (self.size_mb - self.initial_mb).max(0.0)
+    }
+
+    /// True when the model is resident at the start.
+    pub fn initially_resident(&self) -> bool {
+        self.missing_mb() <= MB_EPS
+    }
+
     /// The last slot that can use the model: nothing is held after it.
     pub fn last(&self) -> usize {
         self.uses.last().copied().unwrap_or(0)
@@ -116,6 +150,56 @@ fn initial_mb(net: &Network, initial: &PlacementState, s: Site, k: usize) -> f64
     }
 }
 
+/// The (site key, model) pairs whose every use another model of the site can take over
+/// (reduction 6 of the module docs of [`super`]): model `k'` dominates `k` at site `s`
+/// when `S_k' <= S_k`, `alpha_k' >= alpha_k`, `k'` misses no more MB than `k` at the
+/// start, and for every column needing `k` at `s` the same task has a column needing
+/// `k'` at `s` with no more RBs and units. Of models that dominate each other the
+/// lowest index stays.
+fn dominated_models(
+    net: &Network,
+    initial: &PlacementState,
+    raw: &[(ServeCol, Option<(Site, usize)>)],
+) -> std::collections::BTreeSet<((u8, usize), usize)> {
+    type Uses = BTreeMap<(usize, usize), Vec<(u32, u32)>>;
+    let mut by: BTreeMap<(u8, usize), BTreeMap<usize, Uses>> = BTreeMap::new();
+    let mut sites: BTreeMap<(u8, usize), Site> = BTreeMap::new();
+    for (c, need) in raw {
+        if let Some((s, k)) = *need {
+            sites.insert(site_key(s), s);
+            by.entry(site_key(s))
+                .or_default()
+                .entry(k)
+                .or_default()
+                .entry((c.slot, c.task))
+                .or_default()
+                .push((c.assignment.rbs, c.assignment.units));
+        }
+    }
+    let mut out = std::collections::BTreeSet::new();
+    for (key, models) in &by {
+        let site = sites[key];
+        let md = |k: usize| &net.models[k];
+        let missing = |k: usize| md(k).size_mb - initial_mb(net, initial, site, k);
+        let dominates = |a: usize, b: usize| -> bool {
+            md(a).size_mb <= md(b).size_mb
+                && md(a).accuracy >= md(b).accuracy
+                && missing(a) <= missing(b)
+                && models[&b].iter().all(|(task, needs)| {
+                    models[&a].get(task).is_some_and(|offers| {
+                        needs.iter().all(|&(r, u)| offers.iter().any(|&(r2, u2)| r2 <= r && u2 <= u))
+                    })
+                })
+        };
+        for &b in models.keys() {
+            if models.keys().any(|&a| a != b && dominates(a, b) && (a < b || !dominates(b, a))) {
+                out.insert((*key, b));
+            }
+        }
+    }
+    out
+}
+
 /// One independent MILP: the columns and tracks of a set of edge servers and the
 /// devices whose tasks go to them.
 #[derive(Debug, Clone)]
@@ -138,6 +222,8 @@ pub struct Prepared {
     pub blocks: Vec<Block>,
     /// Tasks of the scored slots (the denominator of `A_ep`).
     pub scored_tasks: usize,
+    /// (site, model) pairs left out as dominated by another model of the site.
+    pub dominated: usize,
 }
 
 /// Builds every column and track of the episode and splits them into blocks: one per
@@ -150,7 +236,6 @@ pub fn prepare(
     window: usize,
     decompose: bool,
 ) -> Prepared {
-    let mut cols: Vec<ServeCol> = Vec::new();
     // Earliest slot at which a model can serve at a site (memoised per site and model).
     let mut earliest: BTreeMap<((u8, usize), usize), usize> = BTreeMap::new();
     let mut earliest_of = |s: Site, k: usize| -> usize {
@@ -159,26 +244,8 @@ pub fn prepare(
             slots_to_receive(net.models[k].size_mb - initial_mb(net, initial, s, k), volume)
         })
     };
-    let mut track_ids: BTreeMap<((u8, usize), usize), usize> = BTreeMap::new();
-    let mut tracks: Vec<Track> = Vec::new();
-    let mut track_of = |s: Site, k: usize, t: usize, tracks: &mut Vec<Track>| -> usize {
-        let id = *track_ids.entry((site_key(s), k)).or_insert_with(|| {
-            let (_, volume_mb) = site_capacity(net, s);
-            tracks.push(Track {
-                site: s,
-                model: k,
-                size_mb: net.models[k].size_mb,
-                volume_mb,
-                initial_mb: initial_mb(net, initial, s, k),
-                uses: Vec::new(),
-            });
-            tracks.len() - 1
-        });
-        if tracks[id].uses.last() != Some(&t) {
-            tracks[id].uses.push(t);
-        }
-        id
-    };
+    // Raw columns with the (site, model) they need.
+    let mut raw: Vec<(ServeCol, Option<(Site, usize)>)> = Vec::new();
     let mut scored_tasks = 0;
     for (t, slot) in slots.iter().enumerate().skip(window) {
         scored_tasks += slot.tasks.len();
@@ -194,29 +261,67 @@ pub fn prepare(
         let shared = reduce(&inst, &no_local);
         for (i, task) in slot.tasks.iter().enumerate() {
             let acc = |k: usize| net.models[k].accuracy;
+            let col = |assignment: Assignment| ServeCol {
+                slot: t,
+                task: i,
+                assignment,
+                accuracy: acc(assignment.model),
+                track: None,
+            };
             let dev = Site::Device(task.device);
             for o in &opts[i].local {
                 if earliest_of(dev, o.model) <= t {
-                    let track = Some(track_of(dev, o.model, t, &mut tracks));
-                    cols.push(ServeCol {
-                        slot: t,
-                        task: i,
-                        assignment: Assignment::local(o.model),
-                        accuracy: acc(o.model),
-                        track,
-                    });
+                    raw.push((col(Assignment::local(o.model)), Some((dev, o.model))));
                 }
             }
             let edge = Site::Edge(task.edge);
             for a in &shared[i].shared {
-                let track = match a.location {
-                    Location::Edge if earliest_of(edge, a.model) > t => continue,
-                    Location::Edge => Some(track_of(edge, a.model, t, &mut tracks)),
-                    _ => None,
-                };
-                cols.push(ServeCol { slot: t, task: i, assignment: *a, accuracy: acc(a.model), track });
+                match a.location {
+                    Location::Edge if earliest_of(edge, a.model) > t => {}
+                    Location::Edge => raw.push((col(*a), Some((edge, a.model)))),
+                    _ => raw.push((col(*a), None)),
+                }
             }
         }
+    }
+    let dominated = dominated_models(net, initial, &raw);
+    let mut track_ids: BTreeMap<((u8, usize), usize), usize> = BTreeMap::new();
+    let mut tracks: Vec<Track> = Vec::new();
+    let mut cols: Vec<ServeCol> = Vec::with_capacity(raw.len());
+    for (mut c, need) in raw {
+        if let Some((s, k)) = need {
+            let key = (site_key(s), k);
+            if dominated.contains(&key) {
+                continue;
+            }
+            let id = *track_ids.entry(key).or_insert_with(|| {
+                let (_, volume_mb) = site_capacity(net, s);
+                tracks.push(Track {
+                    site: s,
+                    model: k,
+                    size_mb: net.models[k].size_mb,
+                    volume_mb,
+                    initial_mb: initial_mb(net, initial, s, k),
+                    uses: Vec::new(),
+                    free: false,
+                });
+                tracks.len() - 1
+            });
+            if tracks[id].uses.last() != Some(&c.slot) {
+                tracks[id].uses.push(c.slot);
+            }
+            c.track = Some(id);
+        }
+        cols.push(c);
+    }
+
+    // Sites whose tracks all fit at once.
+    let mut site_mb: BTreeMap<(u8, usize), f64> = BTreeMap::new();
+    for tr in &tracks {
+        *site_mb.entry(site_key(tr.site)).or_default() += tr.size_mb;
+    }
+    for tr in &mut tracks {
+        tr.free = site_mb[&site_key(tr.site)] <= site_capacity(net, tr.site).0;
     }
 
     // Blocks: union-find over edge servers, joined by every task's own and device edge.
@@ -279,17 +384,19 @@ pub fn prepare(
         }
         b.trivial_bound = best.values().sum();
     }
-    Prepared { cols, tracks, blocks, scored_tasks }
+    Prepared { cols, tracks, blocks, scored_tasks, dominated: dominated.len() }
 }
 
 /// Where the variables of one track sit among a block's columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackLayout {
-    /// Column of `h_t` for `t = 0..=last`.
-    pub h: usize,
-    /// Column of `rho_t` for each use (in [`Track::uses`] order).
-    pub rho: usize,
-    /// Columns of `x_t` and `b_t` for `t = 0..last`.
+    /// Column of `h_t` for `t = 0..=last` (none for a free track: it is held from slot 0
+    /// to its last use).
+    pub h: Option<usize>,
+    /// Column of `rho_t` for each use (in [`Track::uses`] order); none for a free track
+    /// resident at the start (it always serves).
+    pub rho: Option<usize>,
+    /// Columns of `x_t` and `b_t` for `t = 0..last` (flow tracks only).
     pub x: usize,
     pub b: usize,
 }
@@ -342,30 +449,38 @@ impl Block {
     /// The block's MILP written with good_lp (maximise the sum of accuracies).
     pub fn model(&self, net: &Network, slots: &[Slot], prep: &Prepared, eo: EncodingOptions) -> BlockModel {
         let mut c = Columns { vars: ProblemVariables::new(), defs: Vec::new() };
+        let binary = || if eo.relax { variable().clamp(0, 1) } else { variable().binary() };
         for _ in &self.cols {
-            c.add(variable().binary());
+            c.add(binary());
         }
         let mut layout = Vec::with_capacity(self.tracks.len());
         for &j in &self.tracks {
             let tr = &prep.tracks[j];
             let last = tr.last();
-            let h = c.defs.len();
-            for _ in 0..=last {
-                c.add(variable().binary());
+            let mut l = TrackLayout { h: None, rho: None, x: 0, b: 0 };
+            if !tr.free {
+                l.h = Some(c.defs.len());
+                for _ in 0..=last {
+                    c.add(binary());
+                }
             }
-            let rho = c.defs.len();
-            for _ in &tr.uses {
-                c.add(if eo.binary_rho { variable().binary() } else { variable().clamp(0, 1) });
+            if !(tr.free && tr.initially_resident()) {
+                l.rho = Some(c.defs.len());
+                for _ in &tr.uses {
+                    c.add(if eo.binary_rho || tr.free { binary() } else { variable().clamp(0, 1) });
+                }
             }
-            let x = c.defs.len();
-            for _ in 0..last {
-                c.add(variable().min(0.0).max(tr.size_mb.min(tr.volume_mb)));
+            if !tr.free {
+                l.x = c.defs.len();
+                for _ in 0..last {
+                    c.add(variable().min(0.0).max(tr.size_mb.min(tr.volume_mb)));
+                }
+                l.b = c.defs.len();
+                for _ in 0..last {
+                    c.add(variable().min(0.0).max(tr.size_mb));
+                }
             }
-            let b = c.defs.len();
-            for _ in 0..last {
-                c.add(variable().min(0.0).max(tr.size_mb));
-            }
-            layout.push(TrackLayout { h, rho, x, b });
+            layout.push(l);
         }
         let v = c.defs.clone();
         let n_cols = v.len();
@@ -380,14 +495,16 @@ impl Block {
         };
         // Local index of each block track.
         let local: BTreeMap<usize, usize> = self.tracks.iter().enumerate().map(|(i, &j)| (j, i)).collect();
-        let rho_var = |j: usize, t: usize| -> Variable {
+        // `rho_t` of track `j` at one of its uses (none: the model always serves).
+        let rho_var = |j: usize, t: usize| -> Option<Variable> {
             let i = local[&j];
-            let u = prep.tracks[j].uses.binary_search(&t).unwrap_or(0);
-            v[layout[i].rho + u]
+            let u = prep.tracks[j].uses.binary_search(&t).ok()?;
+            layout[i].rho.map(|r| v[r + u])
         };
 
         // Per task: one option; per (task, track): the options need the model resident
         // and kept (disaggregated link rows).
+        let mut aggregated: BTreeMap<(usize, usize), (Vec<Variable>, f64)> = BTreeMap::new();
         let mut i = 0;
         while i < serve.len() {
             let (slot, task) = (serve[i].0.slot, serve[i].0.task);
@@ -404,11 +521,25 @@ impl Block {
                 }
             }
             for (j, xs) in by_track {
+                let Some(rho) = rho_var(j, slot) else { continue };
+                if eo.aggregate_links {
+                    let e = aggregated.entry((slot, j)).or_default();
+                    e.0.extend(xs);
+                    e.1 += 1.0;
+                    continue;
+                }
                 let mut e = weighted(xs.into_iter().map(|x| (1.0, x)));
-                e.add_mul(-1.0, rho_var(j, slot));
+                e.add_mul(-1.0, rho);
                 add(e.leq(0.0));
             }
             i = end;
+        }
+        for ((slot, j), (xs, n)) in aggregated {
+            let mut e = weighted(xs.into_iter().map(|x| (1.0, x)));
+            if let Some(rho) = rho_var(j, slot) {
+                e.add_mul(-n, rho);
+                add(e.leq(0.0));
+            }
         }
 
         // Per slot and edge server: spectrum and computing (rows that can bind only).
@@ -440,11 +571,12 @@ impl Block {
             }
         }
 
-        // Per track: download progress, eviction, residency and the lead cuts.
+        // Flow tracks: download progress, eviction, residency and the lead and window cuts.
         for (li, &j) in self.tracks.iter().enumerate() {
             let tr = &prep.tracks[j];
             let l = &layout[li];
-            let h = |t: usize| v[l.h + t];
+            let (Some(h0), Some(r0)) = (l.h, l.rho) else { continue };
+            let h = |t: usize| v[h0 + t];
             let x = |t: usize| v[l.x + t];
             let b = |t: usize| v[l.b + t];
             for t in 0..tr.last() {
@@ -459,23 +591,47 @@ impl Block {
                 }
                 // b_t <= S_k h_t   (eviction loses the progress)
                 add(row([(1.0, b(t)), (-tr.size_mb, h(t))].into_iter(), 0.0));
+                if eo.hold_while_downloading {
+                    // x_t <= min(S_k, V_s) h_t
+                    add(row([(1.0, x(t)), (-tr.size_mb.min(tr.volume_mb), h(t))].into_iter(), 0.0));
+                }
             }
             for (u, &t) in tr.uses.iter().enumerate() {
-                let rho = v[l.rho + u];
+                let rho = v[r0 + u];
                 // rho_t <= h_t   (kept in step 2)
                 add(row([(1.0, rho), (-1.0, h(t))].into_iter(), 0.0));
                 // S_k rho_t <= b_{t-1}   (complete by the end of slot t-1)
                 if t == 0 {
-                    if tr.initial_mb < tr.size_mb - MB_EPS {
+                    if !tr.initially_resident() {
                         add(row(std::iter::once((1.0, rho)), 0.0));
                     }
                 } else {
                     add(row([(tr.size_mb, rho), (-1.0, b(t - 1))].into_iter(), 0.0));
                 }
-                if eo.lead_cuts {
+                let cuts = eo.device_cuts || matches!(tr.site, Site::Edge(_));
+                if eo.lead_cuts && cuts {
                     for d in 1..=tr.lead().min(t) {
                         add(row([(1.0, rho), (-1.0, h(t - d))].into_iter(), 0.0));
                     }
+                }
+                if eo.window_cuts && cuts {
+                    // At most w V_s MB arrive in the last w slots before t.
+                    let mut w = 1;
+                    while w < t && tr.size_mb - w as f64 * tr.volume_mb > 0.0 {
+                        let need = tr.size_mb - w as f64 * tr.volume_mb;
+                        add(row([(need, rho), (-1.0, b(t - 1 - w))].into_iter(), 0.0));
+                        w += 1;
+                    }
+                }
+            }
+        }
+
+        // Free tracks: residency is monotone (never evicted), the rest is per site.
+        for (li, &j) in self.tracks.iter().enumerate() {
+            let tr = &prep.tracks[j];
+            if let (true, Some(r0)) = (tr.free, layout[li].rho) {
+                for u in 1..tr.uses.len() {
+                    add(row([(1.0, v[r0 + u - 1]), (-1.0, v[r0 + u])].into_iter(), 0.0));
                 }
             }
         }
@@ -486,18 +642,44 @@ impl Block {
             by_site.entry(site_key(prep.tracks[j].site)).or_default().push(li);
         }
         for lis in by_site.values() {
-            let site = prep.tracks[self.tracks[lis[0]]].site;
+            let track = |li: usize| &prep.tracks[self.tracks[li]];
+            let site = track(lis[0]).site;
             let (cap, volume) = site_capacity(net, site);
-            let horizon = lis.iter().map(|&li| prep.tracks[self.tracks[li]].last()).max().unwrap_or(0);
-            for t in 0..=horizon {
-                let on: Vec<usize> =
-                    lis.iter().copied().filter(|&li| prep.tracks[self.tracks[li]].last() >= t).collect();
-                let size = |li: usize| prep.tracks[self.tracks[li]].size_mb;
-                if on.iter().map(|&li| size(li)).sum::<f64>() > cap {
-                    add(row(on.iter().map(|&li| (size(li), v[layout[li].h + t])), cap));
+            if track(lis[0]).free {
+                // Every download starts at slot 0 and is never evicted (nothing to gain:
+                // storage never binds), so the completions are feasible exactly when,
+                // for every slot t, the missing MB of the models resident by t fit in
+                // t V_s (one machine, common release, deadlines: EDF).
+                let mut times: Vec<usize> =
+                    lis.iter().flat_map(|&li| track(li).uses.iter().copied()).collect();
+                times.sort_unstable();
+                times.dedup();
+                for t in times {
+                    let terms: Vec<(f64, Variable)> = lis
+                        .iter()
+                        .filter_map(|&li| {
+                            let tr = track(li);
+                            let r0 = layout[li].rho?;
+                            let u = tr.uses.partition_point(|&x| x <= t).checked_sub(1)?;
+                            Some((tr.missing_mb(), v[r0 + u]))
+                        })
+                        .collect();
+                    let limit = t as f64 * volume;
+                    if terms.iter().map(|(a, _)| a).sum::<f64>() > limit {
+                        add(row(terms.into_iter(), limit));
+                    }
                 }
-                let dl: Vec<usize> =
-                    on.iter().copied().filter(|&li| prep.tracks[self.tracks[li]].last() > t).collect();
+                continue;
+            }
+            let horizon = lis.iter().map(|&li| track(li).last()).max().unwrap_or(0);
+            let h = |li: usize, t: usize| layout[li].h.map(|h0| v[h0 + t]);
+            for t in 0..=horizon {
+                let on: Vec<usize> = lis.iter().copied().filter(|&li| track(li).last() >= t).collect();
+                let size = |li: usize| track(li).size_mb;
+                if on.iter().map(|&li| size(li)).sum::<f64>() > cap {
+                    add(row(on.iter().filter_map(|&li| Some((size(li), h(li, t)?))), cap));
+                }
+                let dl: Vec<usize> = on.iter().copied().filter(|&li| track(li).last() > t).collect();
                 let ub = |li: usize| size(li).min(volume);
                 if dl.iter().map(|&li| ub(li)).sum::<f64>() > volume {
                     add(row(dl.iter().map(|&li| (1.0, v[layout[li].x + t])), volume));

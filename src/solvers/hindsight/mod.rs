@@ -21,45 +21,73 @@
 //!
 //! **Tracks** `(s, k)`: one per site and model that some serving column needs (an edge
 //! option of `k` at the task's server, a local option of `k` at the task's device), over
-//! slots `0..=L` with `L` its last use (holding after the last use cannot help):
+//! slots `0..=L` with `L` its last use (holding after the last use cannot help). Its
+//! *residency* `rho_t` (binary), for each slot `t` that uses it, is 1 when `k` is resident
+//! at `s` at the start of `t` and kept by the placement change; every column of the track
+//! in slot `t` needs it. A track is encoded in one of two ways.
+//!
+//! *Flow tracks* (sites whose tracks do not all fit `C_s` at once: eviction can pay):
 //! - `h_t` in {0,1}: `k` held at `s` after the placement change of slot `t` (§9.2 step 2);
 //! - `x_t` in `[0, min(S_k, V_s)]` (`t < L`): MB received in slot `t`;
 //! - `b_t` in `[0, S_k]` (`t < L`): MB held at the end of slot `t`;
 //!   `b_t <= b_{t-1} + x_t` with `b_{-1}` the initial state (`S_k` resident, the received
 //!   MB downloading, else 0), and `b_t <= S_k h_t` (an eviction loses the progress);
-//! - `rho_t` (binary; continuous would do, see below) for each slot `t` that uses it:
-//!   resident at the start of `t` and kept, `rho_t <= h_t` and `S_k rho_t <= b_{t-1}`
-//!   (`rho_0 = 0` unless resident at the start).
+//! - `rho_t <= h_t` and `S_k rho_t <= b_{t-1}` (`rho_0 = 0` unless resident at the start);
+//! - per site and slot, storage `sum_k S_k h_t <= C_s` (on the holdings after step 2: an
+//!   initial state above capacity is allowed) and volume `sum_k x_t <= V_s`.
 //!
-//! **Rows**: per task, `sum_o x_o <= 1`; per task and track, the disaggregated link
-//! `sum_{o of that track} x_o <= rho_t`; per slot and edge server, the spectrum
-//! `sum r x <= NB_m` and computing `sum u x <= U_m` rows; per site and slot, storage
-//! `sum_k S_k h_t <= C_s` (on the holdings after step 2: an initial state above capacity
-//! is allowed) and volume `sum_k x_t <= V_s`. Rows that can never bind are left out.
+//! *Free tracks* (sites whose tracks all fit `C_s` at once, most devices): eviction
+//! never helps, so WLOG every track is held from slot 0 to its last use and its download
+//! starts at slot 0 (progress kept, never lost). With one resource of `V_s` MB per slot,
+//! a common release and deadlines, the completions are feasible exactly when (EDF) for
+//! every slot `t`: `sum_k M_k rho_{k,t} <= t V_s`, `M_k` the MB missing at the start and
+//! `rho_{k,t}` the residency of `k` at its latest use `<= t`; residency is monotone
+//! (`rho` at a use `<= rho` at the next one). No `h`, `x`, `b`: a track resident at the
+//! start has no variable at all. These rows are knapsacks, on which HiGHS derives cover
+//! cuts.
+//!
+//! **Rows** beside the tracks': per task, `sum_o x_o <= 1`; per task and track, the
+//! disaggregated link `sum_{o of that track} x_o <= rho_t`; per slot and edge server,
+//! the spectrum `sum r x <= NB_m` and computing `sum u x <= U_m` rows. Rows that can
+//! never bind are left out.
 //!
 //! **Why it is exact.** Every evaluator run maps to a feasible point (`h` = holdings,
-//! `x` = amounts, `b` = received MB, `rho` = kept residency), with the same objective.
-//! Conversely, from a feasible point with integer `h` and serving columns, the
-//! evaluator's replay of received MB `r_t = min(S_k, r_{t-1} + x_t)` within each hold run
-//! satisfies `r_t >= b_t` by induction, so every model a column needs is resident in
-//! time; [`decode`] builds such a plan (EDF amounts) and the replay checks it. `rho` may
-//! be continuous because the columns are binary: a column at 1 forces `rho_t = 1`.
+//! `x` = amounts, `b` = received MB, `rho` = kept residency; at a free site, the run that
+//! holds every track from slot 0 and downloads in EDF order is at least as good), with
+//! the same objective. Conversely, from a feasible point with integer `h` and serving
+//! columns, the evaluator's replay of received MB `r_t = min(S_k, r_{t-1} + x_t)` within
+//! each hold run satisfies `r_t >= b_t` by induction, so every model a column needs is
+//! resident in time; [`decode`] builds such a plan (EDF amounts, the schedule that meets
+//! every deadline whenever one exists) and the replay checks it.
 //!
 //! **Exact reductions.** (1) The static cloud dominance above. (2) Slots before `W`
-//! carry no columns: serving never changes the placement state, so their assignment
-//! is free; the decoder fills them with the per-slot optimum (`milp`) on the resident
+//! carry no columns: serving never changes the placement state, so their assignment is
+//! free; the decoder fills them with the per-slot optimum (`milp`) on the resident
 //! placement. (3) A track exists only where a column needs it; sites and models no
 //! column needs are evicted at slot 0 (eviction is free and frees storage and volume).
 //! (4) A column of model `k` at site `s` in slot `t` is dropped when `k` cannot be
 //! resident by `t`: from `b_{-1}`, at `V_s` per slot, the missing MB take more than `t`
-//! slots (rounded down at the evaluator's 1e-9 MB slack). (5) Decomposition: servers
-//! are grouped into connected components (a task's server joined with its device's
-//! server); without mobility every server is its own MILP, as in `milp`.
+//! slots (rounded down at the evaluator's 1e-9 MB slack). (5) Model dominance: `k'`
+//! replaces `k` at site `s` when `S_k' <= S_k`, `alpha_k' >= alpha_k`, `k'` misses no
+//! more MB than `k` at the start, and every column needing `k` at `s` has a column of the
+//! same task needing `k'` at `s` with no more RBs and units. Swapping `k` for `k'` in any
+//! plan (held wherever either was, receiving both their amounts) keeps it feasible and
+//! loses nothing, so the track of `k` and its columns go. (6) Decomposition: servers are
+//! grouped into connected components (a task's server joined with its device's server);
+//! without mobility every server is its own MILP, as in `milp`.
 //!
-//! **Lead cuts** (valid inequalities, on by default): a download from zero takes at
-//! least `D = ceil(S_k / V_s)` slots, so a model resident at `t` was held in every slot
-//! of `[t - D, t]` (or since slot 0): `rho_t <= h_{t-d}` for `d = 1..min(D, t)`. They cut
-//! the LP points that serve from a fractionally downloaded model.
+//! **Valid inequalities** on the flow tracks of edge servers (devices: off by default,
+//! [`encoding::EncodingOptions::device_cuts`], measured not to pay). They cut the LP
+//! points that serve from a partly downloaded model, which an integer plan cannot:
+//! - lead cuts: a download from zero takes at least `D = ceil(S_k / V_s)` slots, so a
+//!   model resident at `t` was held in every slot of `[t - D, t]` (or since slot 0):
+//!   `rho_t <= h_{t-d}` for `d = 1..min(D, t)`;
+//! - window cuts: at most `w V_s` MB arrive in the `w` slots before `t`, so
+//!   `(S_k - w V_s) rho_t <= b_{t-1-w}` for every `w` with `S_k > w V_s`;
+//! - `x_t <= min(S_k, V_s) h_t`: a download in progress holds the whole model's storage.
+//!
+//! Measured (one thread, `N = 50`, `M = 4`, `T = 30`): see the report of the commit that
+//! introduced them and the `measure_episode_files` test in `tests/hindsight.rs`.
 //!
 //! # Status
 //!
@@ -224,10 +252,13 @@ impl Hindsight {
         stat("build_s", build_s);
         stat("solve_s", runs.iter().map(|r| r.solve_s).sum());
         stat("nodes", runs.iter().map(|r| r.nodes as f64).sum());
+        stat("iterations", runs.iter().map(|r| r.iterations as f64).sum());
         stat("variables", vars as f64);
         stat("constraints", rows as f64);
         stat("serving_columns", prep.cols.len() as f64);
         stat("tracks", prep.tracks.len() as f64);
+        stat("free_tracks", prep.tracks.iter().filter(|t| t.free).count() as f64);
+        stat("dominated_tracks", prep.dominated as f64);
         stat("sub_milps", prep.blocks.iter().filter(|b| !b.cols.is_empty()).count() as f64);
         stat("mip_rel_gap", self.mip_rel_gap);
         stat("threads", opts.threads as f64);
