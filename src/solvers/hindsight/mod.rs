@@ -94,7 +94,7 @@
 //! As `milp`: `optimal` only when every sub-MILP is proven optimal by HiGHS, the
 //! decoded plan replays through [`crate::model::evaluate_episode`] to the MILP's
 //! objective (within 1e-9) and that objective is within HiGHS's absolute gap of the
-//! summed bound; `gap-limit` within a positive `mip_rel_gap`; `time-limit` with the
+//! summed bound or 1e-7 of it relative (`milp::run::proven_status`); `gap-limit` within a positive `mip_rel_gap`; `time-limit` with the
 //! incumbent (sub-MILPs without one hold nothing and reject their tasks); `heuristic`
 //! when HiGHS stopped on another limit or the replay differs from the MILP's objective
 //! (the plan is still valid and scored by the evaluator); `no-solution` when HiGHS
@@ -320,28 +320,8 @@ impl Hindsight {
                 ),
             )
         } else if unproven.is_empty() {
-            let exact_tolerance = prep.blocks.len() as f64 * HIGHS_MIP_ABS_GAP / n + 1e-9;
-            if bound - replayed <= exact_tolerance {
-                (Status::Optimal, format!("proven optimal by HiGHS; {gap_text}"))
-            } else if bound - replayed <= self.mip_rel_gap * bound + exact_tolerance {
-                (
-                    Status::GapLimit,
-                    format!(
-                        "stopped by the relative gap {}: within it of the optimum, not proven optimal (gap {gap:.3e}); \
-                         {gap_text}",
-                        self.mip_rel_gap
-                    ),
-                )
-            } else {
-                (
-                    Status::Heuristic,
-                    format!(
-                        "HiGHS reported optimal but the plan's objective {replayed} is {} below the bound {bound}; \
-                         {gap_text}",
-                        bound - replayed
-                    ),
-                )
-            }
+            let (status, why) = run::proven_status(bound, replayed, self.mip_rel_gap, prep.blocks.len(), n);
+            (status, format!("{why}; {gap_text}"))
         } else if runs.iter().any(|r| r.hit_time_limit) {
             let missing = runs
                 .iter()

@@ -12,7 +12,9 @@
 //! - `optimal`: every per-server MILP ended with HiGHS status *optimal* (within
 //!   `mip_rel_gap`, default 0, and HiGHS's default absolute gap 1e-6 on the sum of
 //!   accuracies), the decoded solution passes the evaluator, and its objective is
-//!   within that gap of the summed dual bound;
+//!   within that gap of the summed dual bound, or within the relative slack
+//!   [`run::OPTIMAL_REL_SLACK`] (1e-7) that HiGHS's feasibility tolerances leave
+//!   ([`run::proven_status`], shared with `hindsight`);
 //! - `time-limit`: the time limit stopped HiGHS (or HiGHS overran it and the guard gave
 //!   up); servers without a HiGHS incumbent keep the local base (every task on its most
 //!   accurate local model, or rejected), which is feasible;
@@ -34,7 +36,7 @@ use std::time::Instant;
 use highs::HighsModelStatus;
 
 use self::encoding::{assemble, reduce, Block, Decoded, TaskChoices};
-use self::run::{status_name, Outcome, RunSettings, GUARD_GRACE, HIGHS_MIP_ABS_GAP};
+use self::run::{proven_status, status_name, Outcome, RunSettings, GUARD_GRACE, HIGHS_MIP_ABS_GAP};
 use super::partial::Partial;
 use super::GreedyLocalSearch;
 use crate::model::{enumerate_options, evaluate, Decision, Instance, Location, Solution};
@@ -408,26 +410,8 @@ impl Solver for Milp {
         let unproven: Vec<String> =
             notes.iter().map(|(k, c)| format!("{k} on {c} of {} sub-MILP(s)", runs.len())).collect();
         let (status, reason) = if unproven.is_empty() {
-            let tolerance =
-                self.mip_rel_gap * bound + prep.blocks.len() as f64 * HIGHS_MIP_ABS_GAP / n + 1e-9;
-            // Optimal means within HiGHS's absolute gap; a positive relative gap that
-            // lets the objective sit further below the bound is a gap limit.
-            let exact_tolerance = prep.blocks.len() as f64 * HIGHS_MIP_ABS_GAP / n + 1e-9;
-            if bound - objective <= exact_tolerance {
-                (Status::Optimal, format!("proven optimal by HiGHS; {gap_text}"))
-            } else if bound - objective <= tolerance {
-                let what = format!(
-                    "stopped by the relative gap {}: within it of the optimum, not proven optimal (gap {gap:.3e})",
-                    self.mip_rel_gap
-                );
-                (Status::GapLimit, format!("{what}; {gap_text}"))
-            } else {
-                let why = format!(
-                    "HiGHS reported optimal but the decoded objective {objective} is {} below the bound {bound}",
-                    bound - objective
-                );
-                (Status::Heuristic, format!("{why}; {gap_text}"))
-            }
+            let (status, why) = proven_status(bound, objective, self.mip_rel_gap, prep.blocks.len(), n);
+            (status, format!("{why}; {gap_text}"))
         } else if runs.iter().any(|r| r.hit_time_limit) {
             let missing = runs.iter().filter(|r| r.values.is_none()).count();
             let base = if missing > 0 {
