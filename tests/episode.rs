@@ -437,3 +437,36 @@ fn every_policy_answers_validly_over_varied_episodes() {
         }
     }
 }
+
+#[test]
+fn the_device_rule_weighs_accuracy_against_download_time() {
+    use dnnrm::model::Download;
+    use dnnrm::solvers::online::common::device_holds;
+    // The device now stores 100 MB, runs both models in time (0.01 s and 0.1 s) and
+    // receives 10 MB per slot: model 0 (0.7, 10 MB) arrives in 1 slot, model 1 (0.8,
+    // 60 MB) in 6.
+    let mut ep = hand_episode(1);
+    ep.network.devices[0].storage_mb = 100.0;
+    ep.network.devices[0].flops = 1e12;
+    let slot = ep.slots[0].clone();
+    let state = |resident: Vec<usize>, downloading: Vec<Download>| PlacementState {
+        edges: vec![Store::default()],
+        devices: vec![Store { resident, downloading }],
+    };
+    let target = |ep: &Episode, s: &PlacementState| device_holds(&ep.network, &slot, s)[0].clone();
+    // Services never switch: the most accurate model, however long it takes.
+    ep.network.demand.switch_prob = 0.0;
+    assert_eq!(target(&ep, &state(vec![], vec![])), vec![1]);
+    // p = 0.1: 0.7 * 0.9 = 0.63 beats 0.8 * 0.9^6 = 0.425.
+    ep.network.demand.switch_prob = 0.1;
+    assert_eq!(target(&ep, &state(vec![], vec![])), vec![0]);
+    // Model 1 resident: 0.8 now; model 0 is not needed and model 1 stays.
+    assert_eq!(target(&ep, &state(vec![1], vec![])), vec![1]);
+    // Model 1 at 55 of 60 MB: one slot, 0.8 * 0.9 = 0.72 > 0.63; the download is kept.
+    assert_eq!(target(&ep, &state(vec![], vec![Download { model: 1, received_mb: 55.0 }])), vec![1]);
+    // Model 0 resident, model 1 half received (30 MB, 3 slots: 0.583 < 0.7): model 0
+    // stays the target and the download outside it is dropped (lazy eviction keeps
+    // resident models only).
+    let held = target(&ep, &state(vec![0], vec![Download { model: 1, received_mb: 30.0 }]));
+    assert_eq!(held, vec![0]);
+}

@@ -44,6 +44,30 @@ impl<'a> Partial<'a> {
         }
     }
 
+    /// The partial solution of a complete `sol` on `inst` (e.g. another solver's answer, to
+    /// improve by local search). `None` when `sol` breaks a cache, capacity or option rule
+    /// that [`Self::fits`] guards (an answer the evaluator accepts never does).
+    pub fn from_solution(inst: &'a Instance, opts: &'a [TaskOptions], sol: &Solution) -> Option<Self> {
+        let mut p = Partial::new(inst, opts);
+        if sol.edge_cache.len() != inst.edges.len() || sol.decisions.len() != inst.devices.len() {
+            return None;
+        }
+        for (m, cache) in sol.edge_cache.iter().enumerate() {
+            for &k in cache {
+                if k >= inst.models.len() || !p.cache_add(m, k) {
+                    return None;
+                }
+            }
+        }
+        for (n, d) in sol.decisions.iter().enumerate() {
+            if !p.fits(n, d) {
+                return None;
+            }
+            p.set(n, *d);
+        }
+        Some(p)
+    }
+
     pub fn decision(&self, n: usize) -> &Decision {
         &self.decisions[n]
     }

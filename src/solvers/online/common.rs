@@ -65,15 +65,27 @@ pub fn lazy_hold(net: &Network, store: &Store, target: &[usize], cap_mb: f64, pr
     hold
 }
 
-/// The device rule every rule-based policy uses: a device with a task targets the most
-/// accurate model of the task's service that fits its storage and meets the task's
-/// deadline locally (none when no model does); resident models stay while they fit
-/// (lazy eviction, most accurate first). A device without a task keeps what it holds.
+/// The device rule every rule-based policy uses: a device with a task targets the model
+/// of the task's service that fits its storage and meets the task's deadline locally
+/// with the largest expected accuracy over the rest of the service's run, `alpha_k
+/// (1 - p)^d_k`: `d_k` the slots until `k` is resident at the device's download rate
+/// (0 when resident), `p` the regime switch probability (services are redrawn at a
+/// regime start, so `1 - p` is the chance the task's service still runs next slot);
+/// none when no model fits and meets the deadline. A small model that arrives soon
+/// beats a larger, more accurate one that would arrive late. Resident models stay while
+/// they fit (lazy eviction, the task's service first, most accurate first). A device
+/// without a task keeps what it holds.
 pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<Vec<usize>> {
     let mut hold: Vec<Vec<usize>> = state.devices.iter().map(Store::held).collect();
+    let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
     for task in &slot.tasks {
         let n = task.device;
         let dev = &net.devices[n];
+        let store = &state.devices[n];
+        let value = |k: usize| {
+            let d = slots_to_resident(net, store, k, net.device_volume_mb(n));
+            if d.is_finite() { net.models[k].accuracy * stay.powf(d) } else { 0.0 }
+        };
         let best = (0..net.models.len())
             .filter(|&k| {
                 let md = &net.models[k];
@@ -81,14 +93,30 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
                     && md.size_mb <= dev.storage_mb
                     && crate::model::meets_deadline(md.flops / dev.flops, task.deadline_s)
             })
-            .max_by(|&a, &b| net.models[a].accuracy.total_cmp(&net.models[b].accuracy).then(b.cmp(&a)));
+            .max_by(|&a, &b| value(a).total_cmp(&value(b)).then(b.cmp(&a)));
         let target: Vec<usize> = best.into_iter().collect();
-        hold[n] = lazy_hold(net, &state.devices[n], &target, dev.storage_mb, |k| {
+        hold[n] = lazy_hold(net, store, &target, dev.storage_mb, |k| {
             let md = &net.models[k];
             md.accuracy + if md.service == task.service { 1.0 } else { 0.0 }
         });
     }
     hold
+}
+
+/// Slots until model `k` is resident at a site receiving `mb_per_slot` MB per slot: 0
+/// when resident, else the missing MB (after what is already received) over the rate,
+/// rounded up (infinite without a download rate).
+pub fn slots_to_resident(net: &Network, store: &Store, k: usize, mb_per_slot: f64) -> f64 {
+    if store.resident.contains(&k) {
+        return 0.0;
+    }
+    let got = store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb);
+    let missing = (net.models[k].size_mb - got).max(0.0);
+    if mb_per_slot > 0.0 {
+        (missing / mb_per_slot - 1e-9).ceil().max(0.0)
+    } else {
+        f64::INFINITY
+    }
 }
 
 /// Priority of keeping model `k` at an edge under regime `r`: its service's share in
