@@ -280,6 +280,26 @@ enum TrainCmd {
     Drl(TrainDrlArgs),
     /// The DDPG benchmark on the one-shot view (MODEL.md §8).
     Ddpg(TrainDdpgArgs),
+    /// The proposed scheme on episodes (MODEL.md §9): the learned edge placement.
+    #[command(name = "drl-online")]
+    DrlOnline(TrainDrlOnlineArgs),
+}
+
+#[derive(clap::Args)]
+struct TrainDrlOnlineArgs {
+    /// Seed of the run (network, sampling, training episodes).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Output folder (default models/drl-online/seed<S>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Training configuration JSON (every field optional: params, train_episodes,
+    /// val_episodes, updates, episodes_per_update, lr, temperature, eval_every).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Gradient updates (default: the configuration's).
+    #[arg(long)]
+    updates: Option<usize>,
 }
 
 /// What every learner's training takes.
@@ -505,6 +525,7 @@ fn main() -> ExitCode {
         Cmd::Merge { inputs, out, on_conflict } => cmd_merge(&inputs, &out, on_conflict),
         Cmd::Train(TrainCmd::Drl(a)) => cmd_train_drl(a),
         Cmd::Train(TrainCmd::Ddpg(a)) => cmd_train_ddpg(a),
+        Cmd::Train(TrainCmd::DrlOnline(a)) => cmd_train_drl_online(a),
         Cmd::Solvers => {
             for s in registry() {
                 let takes: Vec<&str> = s.settings.iter().map(|x| x.flag()).collect();
@@ -890,6 +911,29 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
     let outcome = train_drl(&cfg, &out, train_callbacks(&pb, f))?;
     pb.finish_and_clear();
     train_done(&out, &outcome, cfg.train.start_step);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_train_drl_online(a: TrainDrlOnlineArgs) -> Result<ExitCode> {
+    use dnnrm::solvers::drl_online::train::{train_drl_online, DrlOnlineTrainConfig};
+
+    let mut cfg: DrlOnlineTrainConfig = train_config(a.config.as_deref())?;
+    cfg.seed = a.seed;
+    if let Some(u) = a.updates {
+        cfg.updates = u;
+    }
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("models/drl-online/seed{}", a.seed)));
+    let pb = progress_bar(cfg.updates as u64, &format!("train drl-online seed {}", a.seed));
+    let summary = train_drl_online(&cfg, &out, &pb)?;
+    pb.finish_and_clear();
+    println!(
+        "wrote {}: validation A_ep {:.4} at update {} (prior {:.4}), {:.0} s",
+        out.display(),
+        summary.best_validation,
+        summary.best_update,
+        summary.prior_validation,
+        summary.seconds
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -149,9 +149,17 @@ fn base_row(set: &str, r: &EpisodeSpecRow, ep: &Episode, name: &str, version: St
 
 /// Runs one online policy over one episode: its results row and per-slot `A(t)`.
 pub fn run_policy_row(set: &str, r: &EpisodeSpecRow, ep: &Episode, info: &PolicyInfo, seed: u64) -> (ResultRow, Vec<f64>) {
-    let mut policy = info.build();
-    let mut row = base_row(set, r, ep, info.name, policy.version(), seed);
     let start = Instant::now();
+    let mut policy = match info.build() {
+        Ok(p) => p,
+        Err(e) => {
+            let mut row = base_row(set, r, ep, info.name, String::new(), seed);
+            row.status = RowStatus::Error;
+            row.message = super::runner::error_chain(&e);
+            return (row, Vec::new());
+        }
+    };
+    let mut row = base_row(set, r, ep, info.name, policy.version(), seed);
     match run_online(policy.as_mut(), ep, seed) {
         Ok(run) => {
             let ev = &run.evaluation;

@@ -63,6 +63,22 @@ impl FastScorer {
         }
     }
 
+    /// The prior alone: a network whose output is zero, so a row scores its `prior`
+    /// column (the untrained policy of a learner with a prior).
+    pub fn prior_only(feat: usize, prior: usize) -> Self {
+        FastScorer {
+            feat,
+            prior: Some(prior),
+            hidden: 1,
+            w1: vec![0.0; feat],
+            b1: vec![0.0],
+            w2: vec![0.0],
+            b2: vec![0.0],
+            w3: vec![0.0],
+            b3: 0.0,
+        }
+    }
+
     /// Scores each row of `rows` (`rows.len()` a multiple of the feature width).
     pub fn scores(&self, rows: &[f32], out: &mut Vec<f32>) {
         let (f, h) = (self.feat, self.hidden);

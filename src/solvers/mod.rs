@@ -7,6 +7,7 @@ pub mod baselines;
 pub mod brute_force;
 pub mod ddpg;
 pub mod drl;
+pub mod drl_online;
 pub mod greedy;
 pub mod hindsight;
 pub mod local_search;

@@ -14,6 +14,9 @@ use crate::solver::SolverError;
 
 pub use tune::ParamSpec;
 
+/// What a registry entry's builder returns (a learned policy may fail to load).
+pub type Built = Result<Box<dyn OnlinePolicy>, SolverError>;
+
 /// A registered online policy.
 pub struct PolicyInfo {
     pub name: &'static str,
@@ -23,12 +26,12 @@ pub struct PolicyInfo {
     /// Their defaults (the tuned values, docs/online.md).
     pub defaults: &'static [f64],
     /// Builds the policy with the given parameter values (in the order of `params`).
-    pub build_with: fn(&[f64]) -> Box<dyn OnlinePolicy>,
+    pub build_with: fn(&[f64]) -> Built,
 }
 
 impl PolicyInfo {
-    /// The policy with its defaults.
-    pub fn build(&self) -> Box<dyn OnlinePolicy> {
+    /// The policy with its defaults (a learned policy loads its checkpoint).
+    pub fn build(&self) -> Result<Box<dyn OnlinePolicy>, SolverError> {
         (self.build_with)(self.defaults)
     }
 }
@@ -41,21 +44,21 @@ pub fn policies() -> &'static [PolicyInfo] {
             description: "one edge placement for the long-run service mix, never changed",
             params: &[],
             defaults: &[],
-            build_with: |_| Box::new(StaticPlacement::default()),
+            build_with: |_| Ok(Box::new(StaticPlacement::default())),
         },
         PolicyInfo {
             name: "lfu",
             description: "edge caches by decayed request counts per MB",
             params: &[ParamSpec { name: "decay", lo: 0.0, hi: 1.0 }],
             defaults: &rules::LFU_DEFAULTS,
-            build_with: |p| Box::new(Lfu::new(p[0])),
+            build_with: |p| Ok(Box::new(Lfu::new(p[0]))),
         },
         PolicyInfo {
             name: "myopic",
             description: "each slot, the placement optimal for this slot becomes the download target",
             params: &[],
             defaults: &[],
-            build_with: |_| Box::new(Myopic::default()),
+            build_with: |_| Ok(Box::new(Myopic::default())),
         },
         PolicyInfo {
             name: "hysteresis",
@@ -65,14 +68,28 @@ pub fn policies() -> &'static [PolicyInfo] {
                 ParamSpec { name: "threshold", lo: 0.0, hi: 20.0 },
             ],
             defaults: &rules::HYSTERESIS_DEFAULTS,
-            build_with: |p| Box::new(Hysteresis::new(p[0], p[1])),
+            build_with: |p| Ok(Box::new(Hysteresis::new(p[0], p[1]))),
         },
         PolicyInfo {
             name: "mpc",
             description: "rolling-horizon plan of the exact episode MILP over the observed slot and the expected demand",
             params: &[ParamSpec { name: "horizon", lo: 1.0, hi: 10.0 }],
             defaults: &mpc::MPC_DEFAULTS,
-            build_with: |p| Box::new(Mpc::new(p[0])),
+            build_with: |p| Ok(Box::new(Mpc::new(p[0]))),
+        },
+        PolicyInfo {
+            name: "drl-online",
+            description: "the proposed scheme: a learned edge placement (trained scorer over the models that fit, static-placement as its prior) with the drl assignment",
+            params: &[],
+            defaults: &[],
+            build_with: |_| Ok(Box::new(crate::solvers::drl_online::DrlOnline::load(std::path::Path::new(crate::solvers::drl_online::DEFAULT_CHECKPOINT))?)),
+        },
+        PolicyInfo {
+            name: "drl-online-prior",
+            description: "drl-online untrained: its prior (static-placement's edge targets) with the drl assignment",
+            params: &[],
+            defaults: &[],
+            build_with: |_| Ok(Box::new(crate::solvers::drl_online::DrlOnline::prior()?)),
         },
     ];
     POLICIES
@@ -80,7 +97,7 @@ pub fn policies() -> &'static [PolicyInfo] {
 
 /// Builds a registered online policy by name.
 pub fn create_policy(name: &str) -> Result<Box<dyn OnlinePolicy>, SolverError> {
-    info_policy(name).map(PolicyInfo::build)
+    info_policy(name).and_then(PolicyInfo::build)
 }
 
 /// The registry entry of an online policy.

@@ -86,6 +86,13 @@ pub fn sample_tasks(net: &Network, r: usize, rng: &mut ChaCha8Rng) -> Vec<SlotTa
         .collect()
 }
 
+impl StaticPlacement {
+    /// The edge targets computed by the last `reset`.
+    pub fn targets(&self) -> &[Vec<usize>] {
+        &self.targets
+    }
+}
+
 impl OnlinePolicy for StaticPlacement {
     fn name(&self) -> &str {
         "static-placement"

@@ -53,7 +53,7 @@ pub fn mean_objective(info: &PolicyInfo, params: &[f64], episodes: &[Episode], s
     let values: Result<Vec<f64>, SolverError> = episodes
         .par_iter()
         .map(|ep| {
-            let mut p = (info.build_with)(params);
+            let mut p = (info.build_with)(params)?;
             run_online(p.as_mut(), ep, seed)
                 .map(|r| r.evaluation.objective)
                 .map_err(|e| SolverError::Failed { solver: info.name.to_string(), reason: format!("{e:#}") })

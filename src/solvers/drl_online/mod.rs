@@ -1,0 +1,342 @@
+//! `drl-online`: the proposed scheme on episodes (MODEL.md §9). A learned placement
+//! policy decides, each slot and for each edge server, the target holding: a sequence
+//! of choices among the models that still fit plus a stop action, scored by the shared
+//! candidate scorer ([`crate::rl::scorer`], trained by self-critical REINFORCE over whole
+//! episodes, [`crate::rl::set_pg`], [`train`]). Resident models outside the target stay
+//! while they fit (lazy eviction) and devices follow the shared device rule, as for the
+//! rule-based policies; each slot's tasks are then assigned on the resident placement
+//! by the `drl` scheme (its trained scorer and exact packer) with `greedy-ls` as a
+//! safeguard: the better of the two answers, by the evaluator, is played.
+//!
+//! The untrained policy is `static-placement`: the prior column scores the models of the
+//! long-run placement (computed at reset as `static-placement` does) above the stop
+//! action and every other model below it, and the network starts near zero, so training
+//! learns when to deviate from it (what to prefetch for the next regime, what to add for
+//! the demand of the moment).
+//!
+//! Candidate features (`FEAT` = 16, in this order): the prior; stop flag; accuracy;
+//! size over the cache; resident; fraction received (downloading); `(1 - p)^d`, `d` the
+//! slots until resident at the edge's rate; the share of this slot's tasks at the
+//! server that ask for the model's service; the service's share in the current and in
+//! the next regime's mix; its decayed request share at the server (decay 0.8); in the
+//! long-run placement; the best accuracy of the service among the models chosen so far
+//! and the model's gain over it; the cache fraction left after adding it; the current
+//! regime's deadline scale. The stop row carries the prior, the stop flag and the cache
+//! fraction left.
+
+pub mod train;
+
+use std::path::{Path, PathBuf};
+
+use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision, Solution};
+use crate::rl::checkpoint::CheckpointError;
+use crate::rl::scorer::{load_scorer, FastScorer};
+use crate::solver::online::OnlinePolicy;
+use crate::solver::{SolveOptions, Solver, SolverError};
+use crate::solvers::online::common::{device_holds, empty_solution, kept_resident, lazy_hold, regime_value, slots_to_resident};
+use crate::solvers::online::StaticPlacement;
+
+/// Width of a candidate's feature row.
+pub const FEAT: usize = 16;
+/// Candidates per step (models of the zoo plus the stop action), padded.
+pub const SLOTS: usize = 32;
+/// Hidden width of the scoring network.
+pub const HIDDEN: usize = 32;
+/// Column of the prior score.
+pub const PRIOR: usize = 0;
+/// Prior of a model of the long-run placement.
+const STATIC_PRIOR: f64 = 0.2;
+/// Prior of the stop action: below the long-run placement's models, above the rest (0).
+/// The gaps are a few times the sampling temperature, so training explores.
+const STOP_PRIOR: f32 = 0.1;
+/// Decay of the per-server request counts.
+const DECAY: f64 = 0.8;
+/// Checkpoint used when none is given, relative to the working folder.
+pub const DEFAULT_CHECKPOINT: &str = "models/drl-online/seed0";
+
+/// What the policy knows of an episode after `reset`: the network, the long-run
+/// placement and the decayed request counts per server and service.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub net: Network,
+    pub static_targets: Vec<Vec<usize>>,
+    counts: Vec<Vec<f64>>,
+    seed: u64,
+}
+
+impl Context {
+    /// The context of a new episode: the long-run placement as `static-placement`
+    /// computes it (same seed, same placement).
+    pub fn new(net: &Network, initial: &PlacementState, seed: u64) -> Result<Self, SolverError> {
+        if net.models.len() + 1 > SLOTS {
+            return Err(SolverError::Config {
+                solver: "drl-online".into(),
+                reason: format!("a zoo of {} models exceeds the {} candidates of a step", net.models.len(), SLOTS - 1),
+            });
+        }
+        let mut st = StaticPlacement::default();
+        st.reset(net, initial, seed)?;
+        Ok(Context {
+            net: net.clone(),
+            static_targets: st.targets().to_vec(),
+            counts: vec![vec![0.0; net.services.len()]; net.edges.len()],
+            seed,
+        })
+    }
+
+    /// Forgets the request counts (a new run of the same episode).
+    pub fn restart(&mut self) {
+        for c in &mut self.counts {
+            c.iter_mut().for_each(|x| *x = 0.0);
+        }
+    }
+
+    /// The observation block of one step at server `m`: candidate rows (each `FEAT`
+    /// values and a mask) for every model not yet chosen that fits what is left, then
+    /// the stop row; the candidates' models (`None` for stop).
+    #[allow(clippy::too_many_arguments)]
+    fn step_obs(
+        &self,
+        m: usize,
+        slot: &Slot,
+        state: &PlacementState,
+        chosen: &[usize],
+        now: &[f64],
+        obs: &mut Vec<f32>,
+        cands: &mut Vec<Option<usize>>,
+    ) {
+        let net = &self.net;
+        let cap = net.edges[m].cache_mb.max(1e-9);
+        let used: f64 = chosen.iter().map(|&k| net.models[k].size_mb).sum();
+        let left = (cap - used).max(0.0);
+        let r = slot.regime.min(net.demand.regimes.len().saturating_sub(1));
+        let next = (r + 1) % net.demand.regimes.len().max(1);
+        let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
+        let store = &state.edges[m];
+        let total_now: f64 = now.iter().sum::<f64>().max(1.0);
+        let total_count: f64 = self.counts[m].iter().sum::<f64>().max(1e-9);
+        let scale = net.demand.regimes.get(r).map_or(1.0, |g| g.deadline_scale);
+        obs.clear();
+        cands.clear();
+        for (k, md) in net.models.iter().enumerate() {
+            if chosen.contains(&k) || md.size_mb > left {
+                continue;
+            }
+            let q = md.service;
+            let best_chosen =
+                chosen.iter().filter(|&&j| net.models[j].service == q).map(|&j| net.models[j].accuracy).fold(0.0, f64::max);
+            let d = slots_to_resident(net, store, k, net.edge_volume_mb(m));
+            let received = store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb / md.size_mb);
+            let in_static = self.static_targets[m].contains(&k);
+            let mix = |g: usize| net.demand.regimes.get(g).and_then(|g| g.mix.get(q)).copied().unwrap_or(0.0);
+            let row = [
+                if in_static { STATIC_PRIOR } else { 0.0 },
+                0.0,
+                md.accuracy,
+                md.size_mb / cap,
+                if store.resident.contains(&k) { 1.0 } else { 0.0 },
+                received,
+                if d.is_finite() { stay.powf(d) } else { 0.0 },
+                now[q] / total_now,
+                mix(r),
+                mix(next),
+                self.counts[m][q] / total_count,
+                if in_static { 1.0 } else { 0.0 },
+                best_chosen,
+                (md.accuracy - best_chosen).max(0.0),
+                (left - md.size_mb) / cap,
+                scale,
+            ];
+            obs.extend(row.iter().map(|&x| x as f32));
+            obs.push(1.0);
+            cands.push(Some(k));
+        }
+        let mut stop = [0f32; FEAT];
+        stop[PRIOR] = STOP_PRIOR;
+        stop[1] = 1.0;
+        stop[14] = (left / cap) as f32;
+        obs.extend_from_slice(&stop);
+        obs.push(1.0);
+        cands.push(None);
+        obs.resize(SLOTS * (FEAT + 1), 0.0);
+    }
+
+    /// One slot's decision. `choose(m, obs, n)` picks a candidate index below `n` of the
+    /// observation block `obs` at server `m`; the edge targets it builds, the device
+    /// rule and `assigner` give the decision.
+    pub fn decide(
+        &mut self,
+        slot: &Slot,
+        state: &PlacementState,
+        assigner: &Assigner,
+        mut choose: impl FnMut(usize, &[f32], usize) -> usize,
+    ) -> Result<SlotDecision, SolverError> {
+        let net = &self.net;
+        let n_edges = net.edges.len();
+        let mut now = vec![vec![0.0; net.services.len()]; n_edges];
+        for task in &slot.tasks {
+            if let Some(c) = now.get_mut(task.edge).and_then(|v| v.get_mut(task.service)) {
+                *c += 1.0;
+            }
+        }
+        for (c, n) in self.counts.iter_mut().zip(&now) {
+            for (x, y) in c.iter_mut().zip(n) {
+                *x = DECAY * *x + y;
+            }
+        }
+        let (mut obs, mut cands) = (Vec::with_capacity(SLOTS * (FEAT + 1)), Vec::with_capacity(SLOTS));
+        let mut edges = Vec::with_capacity(n_edges);
+        for (m, now_m) in now.iter().enumerate() {
+            let mut chosen: Vec<usize> = Vec::new();
+            loop {
+                self.step_obs(m, slot, state, &chosen, now_m, &mut obs, &mut cands);
+                let i = choose(m, &obs, cands.len()).min(cands.len() - 1);
+                match cands[i] {
+                    Some(k) => chosen.push(k),
+                    None => break,
+                }
+            }
+            let net = &self.net;
+            edges.push(lazy_hold(net, &state.edges[m], &chosen, net.edges[m].cache_mb, |k| regime_value(net, slot.regime, k)));
+        }
+        let hold = Holdings { edges, devices: device_holds(&self.net, slot, state) };
+        let solution = assigner.assign(&self.net, slot, state, &hold, self.seed)?;
+        Ok(SlotDecision { hold, solution, downloads: None })
+    }
+}
+
+/// The per-slot assignment of `drl-online`: `drl` on the resident placement, with
+/// `greedy-ls` as a safeguard (the better answer by the evaluator).
+pub struct Assigner {
+    drl: Box<dyn Solver>,
+    ls: crate::solvers::GreedyLocalSearch,
+}
+
+impl Assigner {
+    /// `drl` from its default checkpoint.
+    pub fn new() -> Result<Self, SolverError> {
+        let drl = crate::solvers::registry::create("drl", &Default::default())?;
+        Ok(Assigner { drl, ls: crate::solvers::GreedyLocalSearch })
+    }
+
+    pub fn assign(
+        &self,
+        net: &Network,
+        slot: &Slot,
+        state: &PlacementState,
+        hold: &Holdings,
+        seed: u64,
+    ) -> Result<Solution, SolverError> {
+        if slot.tasks.is_empty() {
+            return Ok(empty_solution(net));
+        }
+        let kept = kept_resident(state, hold);
+        let inst = net.slot_instance(slot, Some(&kept), "slot");
+        let opts = SolveOptions { seed, ..SolveOptions::default() };
+        let score = |s: &Solution| crate::model::evaluate(&inst, s).map(|e| e.objective).ok();
+        let a = self.drl.solve(&inst, &opts)?.solution;
+        let b = self.ls.solve(&inst, &opts)?.solution;
+        Ok(match (score(&a), score(&b)) {
+            (Some(x), Some(y)) if y > x => b,
+            (Some(_), _) => a,
+            (None, Some(_)) => b,
+            (None, None) => a,
+        })
+    }
+}
+
+/// A loaded placement scorer.
+#[derive(Debug, Clone)]
+pub struct PlacementScorer {
+    pub scorer: FastScorer,
+    pub step: u64,
+}
+
+impl PlacementScorer {
+    /// Reads a checkpoint written by `dnnrm train drl-online`.
+    pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
+        let ck = load_scorer::<FEAT, HIDDEN>(dir, SLOTS)?;
+        if ck.prior_column != Some(PRIOR) {
+            return Err(CheckpointError::Meta {
+                path: dir.join(crate::rl::checkpoint::META_FILE),
+                reason: format!("state.prior_column is {:?}, drl-online needs Some({PRIOR})", ck.prior_column),
+            });
+        }
+        Ok(PlacementScorer { scorer: FastScorer::from_net(&ck.net, ck.prior_column), step: ck.meta.step })
+    }
+
+    /// The untrained policy: the prior alone (a zero network).
+    pub fn prior_only() -> Self {
+        PlacementScorer { scorer: FastScorer::prior_only(FEAT, PRIOR), step: 0 }
+    }
+
+    /// Index of the best candidate among the first `n` rows of `obs`.
+    pub fn choose(&self, obs: &[f32], n: usize, buf: &mut Vec<f32>, rows: &mut Vec<f32>) -> usize {
+        rows.clear();
+        for row in obs.chunks_exact(FEAT + 1).take(n) {
+            rows.extend_from_slice(&row[..FEAT]);
+        }
+        self.scorer.argmax(rows, buf)
+    }
+}
+
+/// The `drl-online` policy.
+pub struct DrlOnline {
+    name: &'static str,
+    scorer: PlacementScorer,
+    assigner: Assigner,
+    ctx: Option<Context>,
+    checkpoint: Option<PathBuf>,
+}
+
+impl DrlOnline {
+    /// The trained policy of `dir`.
+    pub fn load(dir: &Path) -> Result<Self, SolverError> {
+        let scorer = PlacementScorer::load(dir).map_err(|e| SolverError::Checkpoint {
+            solver: "drl-online".into(),
+            path: dir.to_path_buf(),
+            source: Box::new(e),
+        })?;
+        Ok(DrlOnline { name: "drl-online", scorer, assigner: Assigner::new()?, ctx: None, checkpoint: Some(dir.into()) })
+    }
+
+    /// The untrained prior (`drl-online-prior`): `static-placement`'s edge targets with
+    /// the `drl` assignment.
+    pub fn prior() -> Result<Self, SolverError> {
+        Ok(DrlOnline {
+            name: "drl-online-prior",
+            scorer: PlacementScorer::prior_only(),
+            assigner: Assigner::new()?,
+            ctx: None,
+            checkpoint: None,
+        })
+    }
+}
+
+impl OnlinePolicy for DrlOnline {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn version(&self) -> String {
+        match &self.checkpoint {
+            Some(p) => format!("{} step {}", p.display(), self.scorer.step),
+            None => "prior".into(),
+        }
+    }
+
+    fn reset(&mut self, net: &Network, initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
+        self.ctx = Some(Context::new(net, initial, seed)?);
+        Ok(())
+    }
+
+    fn decide(&mut self, _t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let ctx = self.ctx.as_mut().ok_or_else(|| SolverError::Failed {
+            solver: self.name.into(),
+            reason: "decide called before reset".into(),
+        })?;
+        let (mut buf, mut rows) = (Vec::new(), Vec::new());
+        let scorer = &self.scorer;
+        ctx.decide(slot, state, &self.assigner, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))
+    }
+}
