@@ -4,7 +4,11 @@
 //! ```text
 //! cargo run --release --example ddpg_online -- train OUT [CONFIG.json] [--seed S] [--steps N]
 //! cargo run --release --example ddpg_online -- eval CHECKPOINT EPISODE.json...
+//! cargo run --release --example ddpg_online -- config
 //! ```
+//!
+//! `config` prints the default configuration (every field: a config file's `ddpg` object
+//! replaces the whole default, so start from this).
 //!
 //! `train` prints one line per evaluation; `eval` prints one line per episode in the
 //! format of `dnnrm simulate` (objective = A_ep by the episode evaluator) and the mean.
@@ -94,12 +98,55 @@ fn eval(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// Action statistics of a checkpoint on episodes: per slot, the share of tasks in each
+/// location bin, repaired tasks, and the mean model value.
+fn diag(args: &[String]) -> Result<()> {
+    use dnnrm::model::Replay;
+    use dnnrm::solvers::ddpg::env::{location_bin, ACT_PER_TASK};
+    use dnnrm::solvers::ddpg::online::{decide, observe};
+    use dnnrm::solvers::ddpg::online_policy::OnlineActor;
+    let Some((ckpt, episodes)) = args.split_first() else { bail!("diag needs a checkpoint and episodes") };
+    let actor = OnlineActor::load(Path::new(ckpt))?;
+    for f in episodes {
+        let ep: dnnrm::model::Episode = serde_json::from_str(&std::fs::read_to_string(f)?)?;
+        let mut replay = Replay::new(&ep);
+        for (t, slot) in ep.slots.iter().enumerate() {
+            let obs = observe(&ep.network, t, slot, replay.state(), actor.env())?;
+            let a = actor.act(&obs);
+            let mut bins = [0usize; 4];
+            let mut model = 0.0f64;
+            for n in 0..slot.tasks.len() {
+                bins[location_bin(a[n * ACT_PER_TASK])] += 1;
+                model += f64::from(a[n * ACT_PER_TASK + 1]);
+            }
+            let d = decide(&ep.network, slot, replay.state(), &a)?;
+            let out = replay.step(&d.decision)?;
+            println!(
+                "{} t={t} tasks={} local/edge/cloud/reject={bins:?} model={:.2} repaired={} served={} evictions={} mean_rb={:.2} mean_cu={:.2}",
+                ep.id,
+                slot.tasks.len(),
+                model / slot.tasks.len().max(1) as f64,
+                d.repaired,
+                out.served,
+                out.evictions,
+                (0..slot.tasks.len()).map(|n| a[n * ACT_PER_TASK + 2] as f64).sum::<f64>() / slot.tasks.len().max(1) as f64,
+                (0..slot.tasks.len()).map(|n| a[n * ACT_PER_TASK + 3] as f64).sum::<f64>() / slot.tasks.len().max(1) as f64,
+            );
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let res = match args.first().map(String::as_str) {
         Some("train") => train(&args[1..]),
         Some("eval") => eval(&args[1..]),
-        _ => Err(anyhow::anyhow!("usage: ddpg_online train OUT [CONFIG.json] [--seed S] [--steps N] | eval CHECKPOINT EPISODE.json...")),
+        Some("diag") => diag(&args[1..]),
+        Some("config") => serde_json::to_string_pretty(&DdpgOnlineTrainConfig::default())
+            .map(|s| println!("{s}"))
+            .map_err(Into::into),
+        _ => Err(anyhow::anyhow!("usage: ddpg_online train OUT [CONFIG.json] [--seed S] [--steps N] | eval CHECKPOINT EPISODE.json... | config")),
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,10 +6,10 @@
 use std::path::Path;
 
 use dnnrm::bench::runner::error_chain;
-use dnnrm::model::{Episode, Replay};
+use dnnrm::model::{Assignment, Decision, Episode, Replay};
 use dnnrm::solver::online::{run_online, OnlinePolicy};
 use dnnrm::solver::SolverError;
-use dnnrm::solvers::ddpg::env::{ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX, N_MAX, TASK_FEATURES};
+use dnnrm::solvers::ddpg::env::{location_bin, ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX, N_MAX, TASK_FEATURES};
 use dnnrm::solvers::ddpg::online::{
     check_network, decide, edge_targets, observe, run_episodes, OnlineEnvConfig, OnlineViewError,
     ONLINE_OBS_DIM, PLACE_FEATURES, PLACE_OFFSET, PLACE_SCORE_OFFSET, REGIME_OFFSET, R_MAX, TIME_OFFSET,
@@ -48,6 +48,7 @@ fn every_decoded_decision_passes_the_episode_evaluator() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let cfg = OnlineEnvConfig { horizon: 8, ..Default::default() };
     let (mut served, mut evictions, mut downloaded, mut slots) = (0usize, 0usize, 0.0f64, 0usize);
+    let mut local_checked = 0usize;
     for seed in 0..24u64 {
         let setting = if seed % 2 == 0 { SMALL } else { SMALL_EMPTY };
         let ep = small_episode(setting, 40_000_000 + seed);
@@ -80,6 +81,25 @@ fn every_decoded_decision_passes_the_episode_evaluator() {
                 let used: f64 = h.iter().map(|&k| net.models[k].size_mb).sum();
                 assert!(used <= net.edges[m].cache_mb + 1e-9);
             }
+            // a local request on a device holding exactly one model of the task's
+            // service, which meets the deadline, is served with it whatever the model value
+            let kept = dnnrm::solvers::online::common::kept_resident(replay.state(), &d.decision.hold);
+            for (i, task) in slot.tasks.iter().enumerate() {
+                let own: Vec<usize> = kept.devices[task.device]
+                    .iter()
+                    .copied()
+                    .filter(|&k| net.models[k].service == task.service)
+                    .collect();
+                if location_bin(action[i * ACT_PER_TASK]) == 0 && own.len() == 1 {
+                    let k = own[0];
+                    let ok = net.models[k].size_mb <= net.devices[task.device].storage_mb
+                        && dnnrm::model::meets_deadline(net.models[k].flops / net.devices[task.device].flops, task.deadline_s);
+                    if ok {
+                        assert_eq!(d.decision.solution.decisions[i], Decision::Serve(Assignment::local(k)));
+                        local_checked += 1;
+                    }
+                }
+            }
             let out = replay
                 .step(&d.decision)
                 .unwrap_or_else(|v| panic!("episode {seed} slot {t}: decoded decision invalid: {v}"));
@@ -91,6 +111,7 @@ fn every_decoded_decision_passes_the_episode_evaluator() {
         replay.finish().unwrap();
     }
     assert_eq!(slots, 24 * 8);
+    assert!(local_checked > 20, "only {local_checked} local requests checked");
     assert!(served > 100, "random actions should serve some tasks, served {served}");
     assert!(evictions > 0 && downloaded > 0.0, "placement never changed: {evictions} evictions, {downloaded} MB");
 }

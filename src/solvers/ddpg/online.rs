@@ -39,9 +39,15 @@
 //!    hold at most one or two models) were not added.
 //! 2. *Assignment (§9.2 step 3).* The one-shot decode with repair
 //!    ([`super::env::decode`]) on the slot instance whose placement is fixed to the
-//!    models resident at the start of the slot and kept by step 1: local needs the model
-//!    resident on the device, edge needs it resident at the server, otherwise the task is
-//!    rejected and counted as repaired.
+//!    models resident at the start of the slot and kept by step 1. One change: the
+//!    model value of a local or edge task picks among the service's models *available
+//!    there* (resident on the device, or at the server), by increasing accuracy
+//!    ([`onto_available`]); with none available the task is repaired. (With the static
+//!    decode's list of all the service's models, a local request succeeds only when the
+//!    value happens to hit the one model the device holds: trained that way, the policy
+//!    learned to reject nearly every task, docs/ddpg-online.md.) Deadlines and shares
+//!    are repaired exactly as in the one-shot view: the choice of what exists is given,
+//!    feasibility is not.
 //!
 //! Every decision passes the episode evaluator ([`Replay`]); the environment steps
 //! through it, and a violation is an error (a decoder bug), never a low reward.
@@ -57,9 +63,12 @@
 use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
-use super::env::{decode, encode, OneShotError, ACT_DIM, CACHE_OFFSET, K_MAX, M_MAX, N_MAX, OBS_DIM, Q_MAX};
+use super::env::{
+    decode, encode, location_bin, service_models, OneShotError, ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX, M_MAX,
+    N_MAX, OBS_DIM, Q_MAX,
+};
 use crate::model::{
-    enumerate_options, DownloadPlan, Episode, EpisodeViolation, Holdings, Network, PlacementState, Replay, Slot, SlotDecision,
+    enumerate_options, DownloadPlan, Episode, Instance, EpisodeViolation, Holdings, Network, PlacementState, Replay, Slot, SlotDecision,
     TaskOptions, EPISODE_FORMAT_VERSION,
 };
 use crate::rl::train::{Continuous, ContinuousEnv, Env, EnvError, Step};
@@ -255,8 +264,45 @@ pub fn decide(
     }
     let kept = kept_resident(state, &hold);
     let inst = net.slot_instance(slot, Some(&kept), "ddpg-online");
-    let d = decode(&inst, action)?;
+    let d = decode(&inst, &onto_available(&inst, action))?;
     Ok(OnlineDecoded { decision: SlotDecision { hold, solution: d.solution, downloads }, repaired: d.repaired })
+}
+
+/// The action with the model value of every local or edge task moved onto the models
+/// of its service available there (resident and kept: on the device and fitting its
+/// storage, or at its edge server), by increasing accuracy: the value `x` picks
+/// `avail[floor(x · |avail|)]`, written back as the centre of that model's bin in the
+/// one-shot decode's list of all the service's models. Tasks with nothing available
+/// keep their value (the decode repairs them).
+pub fn onto_available(inst: &Instance, action: &[f32]) -> Vec<f32> {
+    let mut a = action.to_vec();
+    let by_service: Vec<Vec<usize>> = (0..inst.services.len()).map(|q| service_models(inst, q)).collect();
+    for (n, dev) in inst.devices.iter().enumerate() {
+        let bin = location_bin(a[n * ACT_PER_TASK]);
+        if bin > 1 {
+            continue;
+        }
+        let all = &by_service[dev.task.service];
+        let avail: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|&k| {
+                if bin == 0 {
+                    inst.device_may_use(n, k) && inst.models[k].size_mb <= dev.storage_mb
+                } else {
+                    inst.edge_may_use(dev.edge, k)
+                }
+            })
+            .collect();
+        if avail.is_empty() {
+            continue;
+        }
+        let x = a[n * ACT_PER_TASK + 1].clamp(0.0, 1.0);
+        let k = avail[((x * avail.len() as f32).floor() as usize).min(avail.len() - 1)];
+        let pos = all.iter().position(|&j| j == k).unwrap_or(0);
+        a[n * ACT_PER_TASK + 1] = (pos as f32 + 0.5) / all.len() as f32;
+    }
+    a
 }
 
 /// The edge servers' download split: each server's volume goes to the models of its
