@@ -193,9 +193,11 @@ fn training_is_deterministic_and_the_saved_policy_round_trips() {
         serde_json::from_str(&std::fs::read_to_string(a.join("train.json")).unwrap()).unwrap();
     assert_eq!((json["solver"].as_str(), json["learner"].as_str()), (Some("ddpg-online"), Some("ddpg")));
     assert_eq!(json["extra"]["validation_seeds"][0].as_u64(), Some(validation_seed(0)));
-    // training returns are A_ep minus repair penalties: at most 1 per episode
+    // without a repair penalty an episode's return is scale · A_ep, in [0, scale]
+    let cfg = tiny_training(3);
+    assert_eq!(cfg.env.repair_penalty, 0.0);
     for r in ra.outcome.report.curve.iter().filter_map(|p| p.train_return) {
-        assert!(r <= 1.0 + 1e-6, "episode return {r}");
+        assert!((0.0..=cfg.env.reward_scale + 1e-4).contains(&r), "episode return {r}");
     }
 
     // The saved policy is the best evaluation; acting with it reproduces its score on
@@ -281,4 +283,23 @@ fn bad_checkpoints_give_named_errors() {
     let oneshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/ddpg/seed0");
     let e = error_chain(&DdpgOnline::load(&oneshot).unwrap_err());
     assert!(e.contains("algorithm") && e.contains("ddpg-oneshot"), "{e}");
+}
+
+#[test]
+fn committed_checkpoint_runs_an_episode_and_matches_the_default_config() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join(dnnrm::solvers::ddpg::online_policy::DEFAULT_ONLINE_CHECKPOINT);
+    let mut policy = DdpgOnline::load(&dir).unwrap();
+    let ep = small_episode(SMALL, 40_000_300);
+    let run = run_online(&mut policy, &ep, 0).unwrap();
+    assert!(run.evaluation.objective > 0.0, "objective {}", run.evaluation.objective);
+    let actor = policy.actor().unwrap();
+    let cfg = DdpgOnlineTrainConfig::default();
+    assert_eq!(actor.env(), &cfg.env, "the committed policy was trained with the default view settings");
+    assert_eq!(actor.state().train_seed, 0);
+    let size: u64 = std::fs::read_dir(dir.join("policy")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    assert!(size < 5_000_000, "committed policy is {size} bytes");
+    // the build used by the registry loads the same policy
+    let built = dnnrm::solvers::ddpg::online_policy::build_default().unwrap();
+    assert_eq!(built.version(), policy.version());
 }
