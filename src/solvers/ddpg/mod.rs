@@ -7,8 +7,16 @@
 //!
 //! Files: `env.rs` the one-shot view (encoding, decoding, reward, environment),
 //! `policy.rs` the trained policy (inference), `train.rs` its training.
+//!
+//! `ddpg-online`, the same benchmark on episodes (MODEL.md §9), is an online policy, not
+//! a [`Solver`]: `online.rs` its view (state, decoding with placement scores, reward,
+//! environment), `online_policy.rs` the trained policy ([`online_policy::DdpgOnline`]),
+//! `online_train.rs` its training.
 
 pub mod env;
+pub mod online;
+pub mod online_policy;
+pub mod online_train;
 pub mod policy;
 pub mod train;
 

@@ -34,35 +34,37 @@ pub struct PolicyState {
     pub val_objective: f64,
 }
 
-/// The deterministic actor of one hidden width.
-trait ActorNet: Send + Sync {
+/// The deterministic actor of one hidden width (shared with the episode policy,
+/// [`super::online_policy`]).
+pub(crate) trait ActorNet: Send + Sync {
     /// Squashed actions for a flat batch of (already normalised) states.
     fn forward(&self, obs: Vec<f32>) -> Vec<f32>;
 }
 
-struct Net<const H: usize> {
+struct Net<const O: usize, const A: usize, const H: usize> {
     dev: Dev,
-    actor: Actor<OBS_DIM, ACT_DIM, H, f32, Dev>,
-    scaler: ActionScaler<ACT_DIM>,
+    actor: Actor<O, A, H, f32, Dev>,
+    scaler: ActionScaler<A>,
 }
 
-impl<const H: usize> ActorNet for Net<H> {
+impl<const O: usize, const A: usize, const H: usize> ActorNet for Net<O, A, H> {
     fn forward(&self, obs: Vec<f32>) -> Vec<f32> {
-        let n = obs.len() / OBS_DIM;
-        let x = self.dev.tensor_from_vec(obs, (n, Const::<OBS_DIM>));
+        let n = obs.len() / O;
+        let x = self.dev.tensor_from_vec(obs, (n, Const::<O>));
         self.scaler.apply(self.actor.forward(x)).as_vec()
     }
 }
 
-fn load_net<const H: usize>(
+/// Loads an actor with `O` inputs, `A` outputs in `[0, 1]` and hidden width `H`.
+pub(crate) fn load_net<const O: usize, const A: usize, const H: usize>(
     dir: &Path,
     squash: Squash,
     entry: &FileEntry,
 ) -> Result<Box<dyn ActorNet>, CheckpointError> {
     let dev = Dev::seed_from_u64(0);
-    let mut actor = Actor::<OBS_DIM, ACT_DIM, H, f32, Dev>::init(&dev, 0.0);
+    let mut actor = Actor::<O, A, H, f32, Dev>::init(&dev, 0.0);
     checkpoint::load_model(&mut actor, dir, entry)?;
-    let scaler = ActionScaler::new(&dev, squash, &[0.0; ACT_DIM], &[1.0; ACT_DIM]);
+    let scaler = ActionScaler::new(&dev, squash, &[0.0; A], &[1.0; A]);
     Ok(Box::new(Net { dev, actor, scaler }))
 }
 
@@ -126,10 +128,10 @@ impl OneShotPolicy {
         let entry = meta.file(&dir, ACTOR_FILE)?;
         let hidden = meta.sizes.get("hidden").copied().unwrap_or(0);
         let net = match hidden {
-            64 => load_net::<64>(&dir, state.squash, entry)?,
-            128 => load_net::<128>(&dir, state.squash, entry)?,
-            256 => load_net::<256>(&dir, state.squash, entry)?,
-            400 => load_net::<400>(&dir, state.squash, entry)?,
+            64 => load_net::<OBS_DIM, ACT_DIM, 64>(&dir, state.squash, entry)?,
+            128 => load_net::<OBS_DIM, ACT_DIM, 128>(&dir, state.squash, entry)?,
+            256 => load_net::<OBS_DIM, ACT_DIM, 256>(&dir, state.squash, entry)?,
+            400 => load_net::<OBS_DIM, ACT_DIM, 400>(&dir, state.squash, entry)?,
             h => return Err(incompatible("hidden", h.to_string(), format!("one of {SUPPORTED_HIDDEN:?}"))),
         };
         Ok(Self { net, meta, state, env, dir })

@@ -1,0 +1,206 @@
+//! `ddpg-online`: the trained episode policy of the DDPG benchmark (inference only).
+//!
+//! Loads an actor and observation statistics saved by [`super::online_train`], observes
+//! each slot ([`super::online::observe`]), acts deterministically and decodes the action
+//! into a slot decision ([`super::online::decide`]).
+
+use std::path::{Path, PathBuf};
+
+use super::env::{ACT_DIM, K_MAX, M_MAX, N_MAX};
+use super::online::{check_network, decide, observe, OnlineEnvConfig, ONLINE_OBS_DIM, R_MAX};
+use super::policy::{load_net, ActorNet, PolicyState, ACTOR_FILE, POLICY_DIR, SUPPORTED_HIDDEN};
+use crate::model::{Network, PlacementState, Slot, SlotDecision};
+use crate::rl::checkpoint::{self, CheckpointError, Meta};
+use crate::solver::online::OnlinePolicy;
+use crate::solver::SolverError;
+
+/// Registry name of the policy.
+pub const NAME: &str = "ddpg-online";
+/// Checkpoint folder used when none is given.
+pub const DEFAULT_ONLINE_CHECKPOINT: &str = "models/ddpg-online/seed0";
+/// `algorithm` field of the policy's `meta.json`.
+pub const ONLINE_POLICY_ALGORITHM: &str = "ddpg-online";
+
+/// The sizes a checkpoint must have been trained with (checked on load).
+pub fn online_sizes() -> [(&'static str, usize); 6] {
+    [
+        ("obs_dim", ONLINE_OBS_DIM),
+        ("act_dim", ACT_DIM),
+        ("n_max", N_MAX),
+        ("m_max", M_MAX),
+        ("k_max", K_MAX),
+        ("r_max", R_MAX),
+    ]
+}
+
+/// A trained episode actor: network, observation statistics and view settings.
+pub struct OnlineActor {
+    net: Box<dyn ActorNet>,
+    meta: Meta,
+    state: PolicyState,
+    env: OnlineEnvConfig,
+    dir: PathBuf,
+}
+
+impl std::fmt::Debug for OnlineActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OnlineActor").field("dir", &self.dir).field("meta", &self.meta).finish()
+    }
+}
+
+impl OnlineActor {
+    /// Loads a policy from `dir`: a policy folder (with `meta.json`) or a training
+    /// output folder holding one in `policy/`. Every problem (missing file, corruption,
+    /// other sizes) is a [`CheckpointError`] naming the file.
+    pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
+        let dir = if dir.join(checkpoint::META_FILE).exists() || !dir.join(POLICY_DIR).is_dir() {
+            dir.to_path_buf()
+        } else {
+            dir.join(POLICY_DIR)
+        };
+        let meta = checkpoint::load_meta(&dir)?;
+        meta.check(&dir, &[ONLINE_POLICY_ALGORITHM], &online_sizes())?;
+        let state: PolicyState = meta.part(&dir, "state", &meta.state)?;
+        let env: OnlineEnvConfig = meta.part(&dir, "env", &meta.env)?;
+        let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
+            path: dir.join(checkpoint::META_FILE),
+            what,
+            found,
+            expected,
+        };
+        if let Some(n) = &state.obs_norm {
+            if let Some(what) = n.first_non_finite() {
+                return Err(CheckpointError::NonFinite {
+                    path: dir.join(checkpoint::META_FILE),
+                    what: format!("state.obs_norm.{what}"),
+                });
+            }
+            if n.dim() != ONLINE_OBS_DIM {
+                return Err(incompatible("obs_norm dimension", n.dim().to_string(), ONLINE_OBS_DIM.to_string()));
+            }
+        }
+        let entry = meta.file(&dir, ACTOR_FILE)?;
+        let hidden = meta.sizes.get("hidden").copied().unwrap_or(0);
+        let net = match hidden {
+            64 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 64>(&dir, state.squash, entry)?,
+            128 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 128>(&dir, state.squash, entry)?,
+            256 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 256>(&dir, state.squash, entry)?,
+            400 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 400>(&dir, state.squash, entry)?,
+            h => return Err(incompatible("hidden", h.to_string(), format!("one of {SUPPORTED_HIDDEN:?}"))),
+        };
+        Ok(Self { net, meta, state, env, dir })
+    }
+
+    /// Deterministic actions for a flat batch of states (`b · ONLINE_OBS_DIM` values);
+    /// empty when the length is not a positive multiple of the state length.
+    pub fn act(&self, obs: &[f32]) -> Vec<f32> {
+        if obs.is_empty() || !obs.len().is_multiple_of(ONLINE_OBS_DIM) {
+            return Vec::new();
+        }
+        let x = match &self.state.obs_norm {
+            Some(n) => n.normalize(obs),
+            None => obs.to_vec(),
+        };
+        self.net.forward(x)
+    }
+
+    /// The checkpoint's metadata.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Squash, statistics, training seed and validation objective.
+    pub fn state(&self) -> &PolicyState {
+        &self.state
+    }
+
+    /// The view settings it was trained with.
+    pub fn env(&self) -> &OnlineEnvConfig {
+        &self.env
+    }
+
+    /// The folder it was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A short identifier: the first 8 hex digits of the actor file's FNV-1a hash.
+    pub fn id(&self) -> String {
+        let h = self.meta.files.iter().find(|f| f.name == ACTOR_FILE).map_or(0, |f| f.fnv1a64);
+        format!("{:08x}", h >> 32)
+    }
+}
+
+/// The `ddpg-online` policy: a trained [`OnlineActor`], loaded at construction
+/// ([`DdpgOnline::load`]) or at the first reset ([`DdpgOnline::deferred`], for a
+/// registry whose constructors cannot fail: a missing checkpoint is then the error of
+/// `reset`).
+#[derive(Debug)]
+pub struct DdpgOnline {
+    dir: PathBuf,
+    actor: Option<OnlineActor>,
+    net: Option<Network>,
+}
+
+fn checkpoint_error(dir: &Path, e: CheckpointError) -> SolverError {
+    SolverError::Checkpoint { solver: NAME.into(), path: dir.to_path_buf(), source: Box::new(e) }
+}
+
+fn failed(reason: String) -> SolverError {
+    SolverError::Failed { solver: NAME.into(), reason }
+}
+
+impl DdpgOnline {
+    /// Loads the policy in `dir` (a training output folder or its `policy/` folder).
+    pub fn load(dir: &Path) -> Result<Self, SolverError> {
+        let actor = OnlineActor::load(dir).map_err(|e| checkpoint_error(dir, e))?;
+        Ok(Self { dir: dir.to_path_buf(), actor: Some(actor), net: None })
+    }
+
+    /// The policy in `dir`, loaded at the first [`OnlinePolicy::reset`].
+    pub fn deferred(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), actor: None, net: None }
+    }
+
+    /// The loaded actor (none before the first reset of a deferred policy).
+    pub fn actor(&self) -> Option<&OnlineActor> {
+        self.actor.as_ref()
+    }
+}
+
+/// The policy with the committed checkpoint ([`DEFAULT_ONLINE_CHECKPOINT`]).
+pub fn build_default() -> Result<Box<dyn OnlinePolicy>, SolverError> {
+    Ok(Box::new(DdpgOnline::load(Path::new(DEFAULT_ONLINE_CHECKPOINT))?))
+}
+
+impl OnlinePolicy for DdpgOnline {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn version(&self) -> String {
+        let id = self.actor.as_ref().map_or_else(|| "unloaded".to_string(), OnlineActor::id);
+        format!("{}+ckpt-{id}", env!("CARGO_PKG_VERSION"))
+    }
+
+    fn reset(&mut self, net: &Network, _initial: &PlacementState, _seed: u64) -> Result<(), SolverError> {
+        if self.actor.is_none() {
+            self.actor = Some(OnlineActor::load(&self.dir).map_err(|e| checkpoint_error(&self.dir, e))?);
+        }
+        check_network(net).map_err(|e| failed(e.to_string()))?;
+        self.net = Some(net.clone());
+        Ok(())
+    }
+
+    fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let (Some(net), Some(actor)) = (self.net.as_ref(), self.actor.as_ref()) else {
+            return Err(failed("decide called before reset".into()));
+        };
+        let obs = observe(net, t, slot, state, actor.env()).map_err(|e| failed(e.to_string()))?;
+        let action = actor.act(&obs);
+        if action.len() != ACT_DIM {
+            return Err(failed(format!("policy returned {} values, expected {ACT_DIM}", action.len())));
+        }
+        Ok(decide(net, slot, state, &action).map_err(|e| failed(e.to_string()))?.decision)
+    }
+}
