@@ -280,9 +280,22 @@ enum TrainCmd {
     Drl(TrainDrlArgs),
     /// The DDPG benchmark on the one-shot view (MODEL.md §8).
     Ddpg(TrainDdpgArgs),
+    /// The DDPG benchmark on episodes (MODEL.md §8 action, §9): `ddpg-online`.
+    #[command(name = "ddpg-online")]
+    DdpgOnline(TrainDdpgOnlineArgs),
     /// The proposed scheme on episodes (MODEL.md §9): the learned edge placement.
     #[command(name = "drl-online")]
     DrlOnline(TrainDrlOnlineArgs),
+}
+
+#[derive(clap::Args)]
+struct TrainDdpgOnlineArgs {
+    #[command(flatten)]
+    common: TrainFlags,
+    /// Scenario and dynamics parameters of the episodes, as in the `params` column of
+    /// instances/online-*.csv (default: the online-default setting).
+    #[arg(long)]
+    setting: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -526,6 +539,7 @@ fn main() -> ExitCode {
         Cmd::Train(TrainCmd::Drl(a)) => cmd_train_drl(a),
         Cmd::Train(TrainCmd::Ddpg(a)) => cmd_train_ddpg(a),
         Cmd::Train(TrainCmd::DrlOnline(a)) => cmd_train_drl_online(a),
+        Cmd::Train(TrainCmd::DdpgOnline(a)) => cmd_train_ddpg_online(a),
         Cmd::Solvers => {
             for s in registry() {
                 let takes: Vec<&str> = s.settings.iter().map(|x| x.flag()).collect();
@@ -911,6 +925,29 @@ fn cmd_train_drl(a: TrainDrlArgs) -> Result<ExitCode> {
     let outcome = train_drl(&cfg, &out, train_callbacks(&pb, f))?;
     pb.finish_and_clear();
     train_done(&out, &outcome, cfg.train.start_step);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_train_ddpg_online(a: TrainDdpgOnlineArgs) -> Result<ExitCode> {
+    use dnnrm::solvers::ddpg::online_train::{train_ddpg_online, DdpgOnlineTrainConfig};
+
+    let f = &a.common;
+    if f.scenario.is_some() {
+        bail!("train ddpg-online takes --setting, not --scenario");
+    }
+    let mut cfg: DdpgOnlineTrainConfig = train_config(f.config.as_deref())?;
+    if let Some(s) = &a.setting {
+        cfg.setting = s.clone();
+    }
+    cfg.seed = f.seed;
+    if let Some(s) = f.steps {
+        cfg.steps = s;
+    }
+    let out = f.out("ddpg-online");
+    let pb = progress_bar(cfg.steps, &format!("train ddpg-online seed {}", f.seed));
+    let o = train_ddpg_online(&cfg, &out, train_callbacks(&pb, f))?;
+    pb.finish_and_clear();
+    train_done(&out, &o.outcome, 0);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -78,6 +78,13 @@ pub fn policies() -> &'static [PolicyInfo] {
             build_with: |p| Ok(Box::new(Mpc::new(p[0]))),
         },
         PolicyInfo {
+            name: "ddpg-online",
+            description: "the DDPG benchmark on episodes: the one-shot action per slot, its cache scores as edge placement targets",
+            params: &[],
+            defaults: &[],
+            build_with: |_| crate::solvers::ddpg::online_policy::build_default(),
+        },
+        PolicyInfo {
             name: "drl-online",
             description: "the proposed scheme: a learned edge placement (trained scorer over the models that fit, static-placement as its prior) with the drl assignment",
             params: &[],
