@@ -78,9 +78,9 @@
 //! no units, no decision), so a task of that device keeps, of its columns no more
 //! accurate than the best such model, only that local column (a plan taking another
 //! holds the site's models from slot 0 and serves locally instead, losing nothing).
-//! (7) Decomposition: servers are
-//! grouped into connected components (a task's server joined with its device's server);
-//! without mobility every server is its own MILP, as in `milp`.
+//! (7) Decomposition: servers are grouped into connected components (a task's server
+//! joined with its device's server); without mobility every server is its own MILP, as
+//! in `milp`.
 //!
 //! **Valid inequalities** on the flow tracks of edge servers (devices: off by default,
 //! [`encoding::EncodingOptions::device_cuts`], measured not to pay). They cut the LP
