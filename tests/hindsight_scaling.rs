@@ -24,4 +24,7 @@ fn hindsight_scaling_table() {
          hindsight_scaling_table -- --ignored --nocapture"
     );
     println!("{}", hindsight_scaling_table(&rows, ONLINE_DEFAULT, &cmd));
+    for r in &rows {
+        println!("T={} N={}: solve times {:.2?} s", r.n_slots, r.n_devices, r.solve_s);
+    }
 }

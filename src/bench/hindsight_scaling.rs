@@ -40,6 +40,8 @@ pub struct HindsightScalingRow {
     pub invalid: usize,
     /// Mean scored tasks per episode.
     pub tasks_mean: f64,
+    /// Solve time of each episode, s (in seed order).
+    pub solve_s: Vec<f64>,
     pub solve_p50_s: f64,
     pub solve_p95_s: f64,
     pub solve_max_s: f64,
@@ -118,10 +120,11 @@ pub fn hindsight_scaling(
             proven,
             invalid,
             tasks_mean: mean(&tasks),
-            solve_p50_s: percentile(&times, 50.0),
-            solve_p95_s: percentile(&times, 95.0),
+            solve_p50_s: percentile(&times, 0.5),
+            solve_p95_s: percentile(&times, 0.95),
             solve_max_s: times.iter().copied().fold(f64::NAN, f64::max),
             mean_gap: mean(&gaps),
+            solve_s: times,
         });
     }
     Ok(rows)
@@ -179,7 +182,12 @@ mod tests {
         assert_eq!(rows.len(), 1);
         let r = &rows[0];
         assert_eq!((r.episodes, r.proven, r.invalid), (2, 2, 0));
-        assert!(r.solve_p50_s <= r.solve_max_s && r.mean_gap < 1e-6);
+        // Two episodes: the median is their mean, the p95 nearly the larger one.
+        let (lo, hi) = (r.solve_s[0].min(r.solve_s[1]), r.solve_s[0].max(r.solve_s[1]));
+        assert!((r.solve_p50_s - (lo + hi) / 2.0).abs() <= 1e-12, "{r:?}");
+        assert!((r.solve_p95_s - (lo + 0.95 * (hi - lo))).abs() <= 1e-12, "{r:?}");
+        assert_eq!(r.solve_max_s, hi);
+        assert!(r.mean_gap < 1e-6);
         let table = hindsight_scaling_table(&rows, "n_slots=4", "cmd");
         assert!(table.contains("| 4 | 3 |") && table.contains("`cmd`"));
     }
