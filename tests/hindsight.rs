@@ -341,7 +341,16 @@ fn hindsight_equals_brute_force_on_tiny_episodes() {
         with_free += usize::from(rep.stats["free_tracks"] > 0.0);
         with_flow += usize::from(rep.stats["tracks"] > rep.stats["free_tracks"]);
         with_dominated += usize::from(rep.stats["dominated_tracks"] > 0.0);
-        with_always += usize::from(rep.stats["below_always_columns"] > 0.0);
+        // Reduction 6 (off by default) is exact too.
+        let always = Hindsight::default()
+            .with_encoding(hindsight::encoding::EncodingOptions { below_always: true, ..Default::default() });
+        let (obj_always, rep_always) = solve(&ep, &always);
+        assert_eq!(rep_always.status, Status::Optimal, "seed {seed}: {}", rep_always.reason);
+        assert!(
+            (obj_always - bf).abs() <= 1e-9,
+            "seed {seed}: with reduction 6 {obj_always} != brute force {bf}"
+        );
+        with_always += usize::from(rep_always.stats["below_always_columns"] > 0.0);
 
         // What the episodes exercise: downloads that pay (the optimum without any
         // download volume is lower), initial partial downloads completed and used,
@@ -541,7 +550,7 @@ fn a_time_limit_gives_a_valid_plan_and_a_valid_bound() {
 /// Measurement, not a check: solve the episode files listed in `HINDSIGHT_EPISODES`
 /// (space-separated paths) on one thread and print time, status and gap per episode.
 /// `HINDSIGHT_VARIANT` picks an encoding variant: `default`, `cont-rho`, `no-cuts`,
-/// `no-presolve`.
+/// `no-presolve`, `below-always`.
 #[test]
 #[ignore]
 fn measure_episode_files() {
@@ -556,6 +565,7 @@ fn measure_episode_files() {
         "no-device-cuts" => solver.encoding.device_cuts = false,
         "no-window" => solver.encoding.window_cuts = false,
         "no-lead" => solver.encoding.lead_cuts = false,
+        "below-always" => solver.encoding.below_always = true,
         _ => {}
     }
     let o =

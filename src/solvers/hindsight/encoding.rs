@@ -44,6 +44,10 @@ pub struct EncodingOptions {
     /// Only the track binaries (`h`, `rho`) in [0, 1] (an upper bound, for diagnostics:
     /// the share due to placement).
     pub relax_track: bool,
+    /// Reduction 6 of the module docs of [`super`] (exact; off by default: it left the
+    /// solve times of `online-default` episodes unchanged within noise, and turning it on
+    /// may pick another plan among tied optima).
+    pub below_always: bool,
 }
 
 impl Default for EncodingOptions {
@@ -58,6 +62,7 @@ impl Default for EncodingOptions {
             relax: false,
             relax_serve: false,
             relax_track: false,
+            below_always: false,
         }
     }
 }
@@ -294,13 +299,15 @@ pub struct Prepared {
 
 /// Builds every column and track of the episode and splits them into blocks: one per
 /// connected group of edge servers (servers are joined when a device's task goes to
-/// another server than its own), or one block for all when `decompose` is false.
+/// another server than its own), or one block for all when `decompose` is false. Of
+/// `eo`, only [`EncodingOptions::below_always`] matters here.
 pub fn prepare(
     net: &Network,
     initial: &PlacementState,
     slots: &[Slot],
     window: usize,
     decompose: bool,
+    eo: EncodingOptions,
 ) -> Prepared {
     // Earliest slot at which a model can serve at a site (memoised per site and model).
     let mut earliest: BTreeMap<((u8, usize), usize), usize> = BTreeMap::new();
@@ -353,7 +360,9 @@ pub fn prepare(
     let dominated = dominated_models(net, initial, &raw);
     raw.retain(|(_, need)| need.is_none_or(|(s, k)| !dominated.contains(&(site_key(s), k))));
     let before = raw.len();
-    drop_below_always_served(net, initial, &mut raw);
+    if eo.below_always {
+        drop_below_always_served(net, initial, &mut raw);
+    }
     let below_always = before - raw.len();
     let mut track_ids: BTreeMap<((u8, usize), usize), usize> = BTreeMap::new();
     let mut tracks: Vec<Track> = Vec::new();
