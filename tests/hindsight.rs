@@ -326,7 +326,7 @@ fn hindsight_equals_brute_force_on_tiny_episodes() {
     let t0 = Instant::now();
     let (mut downloads_matter, mut partial_used, mut two_slot, mut windowed, mut over_capacity) =
         (0, 0, 0, 0, 0);
-    let (mut with_free, mut with_flow, mut with_dominated) = (0, 0, 0);
+    let (mut with_free, mut with_flow, mut with_dominated, mut with_always) = (0, 0, 0, 0);
     for seed in 0..TINY_EPISODES {
         let ep = tiny_episode(seed);
         let (bf, bf_plan) = brute_force_episode(&ep);
@@ -341,6 +341,16 @@ fn hindsight_equals_brute_force_on_tiny_episodes() {
         with_free += usize::from(rep.stats["free_tracks"] > 0.0);
         with_flow += usize::from(rep.stats["tracks"] > rep.stats["free_tracks"]);
         with_dominated += usize::from(rep.stats["dominated_tracks"] > 0.0);
+        // Reduction 6 (off by default) is exact too.
+        let always = Hindsight::default()
+            .with_encoding(hindsight::encoding::EncodingOptions { below_always: true, ..Default::default() });
+        let (obj_always, rep_always) = solve(&ep, &always);
+        assert_eq!(rep_always.status, Status::Optimal, "seed {seed}: {}", rep_always.reason);
+        assert!(
+            (obj_always - bf).abs() <= 1e-9,
+            "seed {seed}: with reduction 6 {obj_always} != brute force {bf}"
+        );
+        with_always += usize::from(rep_always.stats["below_always_columns"] > 0.0);
 
         // What the episodes exercise: downloads that pay (the optimum without any
         // download volume is lower), initial partial downloads completed and used,
@@ -382,10 +392,12 @@ fn hindsight_equals_brute_force_on_tiny_episodes() {
         "{TINY_EPISODES} tiny episodes in {:.1}s: downloads matter in {downloads_matter}, initial partial downloads \
          used {partial_used} times, downloaded models used from slot 2 {two_slot} times, {windowed} windowed, \
          {over_capacity} edge caches over capacity at the start; free tracks in {with_free}, flow tracks in \
-         {with_flow}, dominated models in {with_dominated}",
+         {with_flow}, dominated models in {with_dominated}, columns below an always-served model in \
+         {with_always}",
         t0.elapsed().as_secs_f64()
     );
     assert!(with_free >= 300 && with_flow >= 100 && with_dominated >= 20);
+    assert!(with_always >= 50, "too few episodes with columns below an always-served model: {with_always}");
     assert!(
         downloads_matter >= TINY_EPISODES / 5,
         "too few episodes where downloads pay: {downloads_matter}"
@@ -538,7 +550,7 @@ fn a_time_limit_gives_a_valid_plan_and_a_valid_bound() {
 /// Measurement, not a check: solve the episode files listed in `HINDSIGHT_EPISODES`
 /// (space-separated paths) on one thread and print time, status and gap per episode.
 /// `HINDSIGHT_VARIANT` picks an encoding variant: `default`, `cont-rho`, `no-cuts`,
-/// `no-presolve`.
+/// `no-presolve`, `below-always`.
 #[test]
 #[ignore]
 fn measure_episode_files() {
@@ -553,6 +565,7 @@ fn measure_episode_files() {
         "no-device-cuts" => solver.encoding.device_cuts = false,
         "no-window" => solver.encoding.window_cuts = false,
         "no-lead" => solver.encoding.lead_cuts = false,
+        "below-always" => solver.encoding.below_always = true,
         _ => {}
     }
     let o =

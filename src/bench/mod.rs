@@ -2,6 +2,7 @@
 //! through one path that times it and judges the answer), instance sets, the suite
 //! behind `dnnrm bench`, the MILP scaling table, statistics, the report and the plots.
 
+pub mod hindsight_scaling;
 pub mod jobs;
 pub mod online;
 pub mod plots;

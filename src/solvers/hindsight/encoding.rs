@@ -38,6 +38,16 @@ pub struct EncodingOptions {
     pub hold_while_downloading: bool,
     /// The LP relaxation: every binary in [0, 1] (an upper bound, for diagnostics).
     pub relax: bool,
+    /// Only the serving columns in [0, 1] (an upper bound, for diagnostics: measures the
+    /// share of the integrality gap due to the per-slot assignment).
+    pub relax_serve: bool,
+    /// Only the track binaries (`h`, `rho`) in [0, 1] (an upper bound, for diagnostics:
+    /// the share due to placement).
+    pub relax_track: bool,
+    /// Reduction 6 of the module docs of [`super`] (exact; off by default: it left the
+    /// solve times of `online-default` episodes unchanged within noise, and turning it on
+    /// may pick another plan among tied optima).
+    pub below_always: bool,
 }
 
 impl Default for EncodingOptions {
@@ -50,6 +60,9 @@ impl Default for EncodingOptions {
             aggregate_links: false,
             hold_while_downloading: true,
             relax: false,
+            relax_serve: false,
+            relax_track: false,
+            below_always: false,
         }
     }
 }
@@ -151,7 +164,7 @@ fn initial_mb(net: &Network, initial: &PlacementState, s: Site, k: usize) -> f64
 }
 
 /// The (site key, model) pairs whose every use another model of the site can take over
-/// (reduction 6 of the module docs of [`super`]): model `k'` dominates `k` at site `s`
+/// (reduction 5 of the module docs of [`super`]): model `k'` dominates `k` at site `s`
 /// when `S_k' <= S_k`, `alpha_k' >= alpha_k`, `k'` misses no more MB than `k` at the
 /// start, and for every column needing `k` at `s` the same task has a column needing
 /// `k'` at `s` with no more RBs and units. Of models that dominate each other the
@@ -200,6 +213,62 @@ fn dominated_models(
     out
 }
 
+/// Reduction 6 of the module docs of [`super`]: a device whose every needed model fits
+/// its storage at once (a free site) and holds model `k` resident at the start can
+/// serve its tasks locally with `k` in every slot at no cost (no RBs, no units, no
+/// placement decision). A task of such a device keeps, of the columns no more accurate
+/// than the best such `k`, only that local column: any plan that takes another one
+/// can hold the site's models from slot 0 (free site) and serve with `k` instead,
+/// losing nothing and freeing resources.
+fn drop_below_always_served(
+    net: &Network,
+    initial: &PlacementState,
+    raw: &mut Vec<(ServeCol, Option<(Site, usize)>)>,
+) {
+    // Sites whose needed models fit at once, from the columns left so far.
+    let mut needed: BTreeMap<(u8, usize), std::collections::BTreeSet<usize>> = BTreeMap::new();
+    let mut sites: BTreeMap<(u8, usize), Site> = BTreeMap::new();
+    for (_, need) in raw.iter() {
+        if let Some((s, k)) = *need {
+            needed.entry(site_key(s)).or_default().insert(k);
+            sites.insert(site_key(s), s);
+        }
+    }
+    let free = |key: &(u8, usize)| {
+        let mb: f64 = needed[key].iter().map(|&k| net.models[k].size_mb).sum();
+        mb <= site_capacity(net, sites[key]).0
+    };
+    let always = |need: &Option<(Site, usize)>| match *need {
+        Some((s @ Site::Device(_), k)) => {
+            let resident = net.models[k].size_mb - initial_mb(net, initial, s, k) <= MB_EPS;
+            resident && free(&site_key(s))
+        }
+        _ => false,
+    };
+    // Per task: the best always-served column (first of the most accurate).
+    let mut best: BTreeMap<(usize, usize), (f64, usize)> = BTreeMap::new();
+    for (i, (c, need)) in raw.iter().enumerate() {
+        if always(need) {
+            let e = best.entry((c.slot, c.task)).or_insert((c.accuracy, i));
+            if c.accuracy > e.0 {
+                *e = (c.accuracy, i);
+            }
+        }
+    }
+    if best.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    raw.retain(|(c, _)| {
+        let keep = match best.get(&(c.slot, c.task)) {
+            Some(&(a, j)) => i == j || c.accuracy > a,
+            None => true,
+        };
+        i += 1;
+        keep
+    });
+}
+
 /// One independent MILP: the columns and tracks of a set of edge servers and the
 /// devices whose tasks go to them.
 #[derive(Debug, Clone)]
@@ -224,17 +293,21 @@ pub struct Prepared {
     pub scored_tasks: usize,
     /// (site, model) pairs left out as dominated by another model of the site.
     pub dominated: usize,
+    /// Columns left out as no better than a local model that always serves.
+    pub below_always: usize,
 }
 
 /// Builds every column and track of the episode and splits them into blocks: one per
 /// connected group of edge servers (servers are joined when a device's task goes to
-/// another server than its own), or one block for all when `decompose` is false.
+/// another server than its own), or one block for all when `decompose` is false. Of
+/// `eo`, only [`EncodingOptions::below_always`] matters here.
 pub fn prepare(
     net: &Network,
     initial: &PlacementState,
     slots: &[Slot],
     window: usize,
     decompose: bool,
+    eo: EncodingOptions,
 ) -> Prepared {
     // Earliest slot at which a model can serve at a site (memoised per site and model).
     let mut earliest: BTreeMap<((u8, usize), usize), usize> = BTreeMap::new();
@@ -285,15 +358,18 @@ pub fn prepare(
         }
     }
     let dominated = dominated_models(net, initial, &raw);
+    raw.retain(|(_, need)| need.is_none_or(|(s, k)| !dominated.contains(&(site_key(s), k))));
+    let before = raw.len();
+    if eo.below_always {
+        drop_below_always_served(net, initial, &mut raw);
+    }
+    let below_always = before - raw.len();
     let mut track_ids: BTreeMap<((u8, usize), usize), usize> = BTreeMap::new();
     let mut tracks: Vec<Track> = Vec::new();
     let mut cols: Vec<ServeCol> = Vec::with_capacity(raw.len());
     for (mut c, need) in raw {
         if let Some((s, k)) = need {
             let key = (site_key(s), k);
-            if dominated.contains(&key) {
-                continue;
-            }
             let id = *track_ids.entry(key).or_insert_with(|| {
                 let (_, volume_mb) = site_capacity(net, s);
                 tracks.push(Track {
@@ -384,7 +460,7 @@ pub fn prepare(
         }
         b.trivial_bound = best.values().sum();
     }
-    Prepared { cols, tracks, blocks, scored_tasks, dominated: dominated.len() }
+    Prepared { cols, tracks, blocks, scored_tasks, dominated: dominated.len(), below_always }
 }
 
 /// Where the variables of one track sit among a block's columns.
@@ -451,8 +527,9 @@ impl Block {
         let mut c = Columns { vars: ProblemVariables::new(), defs: Vec::new() };
         let binary = || if eo.relax { variable().clamp(0, 1) } else { variable().binary() };
         for _ in &self.cols {
-            c.add(binary());
+            c.add(if eo.relax_serve { variable().clamp(0, 1) } else { binary() });
         }
+        let binary = || if eo.relax_track || eo.relax { variable().clamp(0, 1) } else { variable().binary() };
         let mut layout = Vec::with_capacity(self.tracks.len());
         for &j in &self.tracks {
             let tr = &prep.tracks[j];

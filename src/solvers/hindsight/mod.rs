@@ -72,9 +72,16 @@
 //! more MB than `k` at the start, and every column needing `k` at `s` has a column of the
 //! same task needing `k'` at `s` with no more RBs and units. Swapping `k` for `k'` in any
 //! plan (held wherever either was, receiving both their amounts) keeps it feasible and
-//! loses nothing, so the track of `k` and its columns go. (6) Decomposition: servers are
-//! grouped into connected components (a task's server joined with its device's server);
-//! without mobility every server is its own MILP, as in `milp`.
+//! loses nothing, so the track of `k` and its columns go. (6) Always-served local
+//! models: at a device whose needed models all fit its storage (a free site), a model
+//! resident at the start serves the device's tasks in every slot at no cost (no RBs,
+//! no units, no decision), so a task of that device keeps, of its columns no more
+//! accurate than the best such model, only that local column (a plan taking another
+//! holds the site's models from slot 0 and serves locally instead, losing nothing).
+//! Off by default ([`encoding::EncodingOptions::below_always`]): measured not to pay.
+//! (7) Decomposition: servers are grouped into connected components (a task's server
+//! joined with its device's server); without mobility every server is its own MILP, as
+//! in `milp`.
 //!
 //! **Valid inequalities** on the flow tracks of edge servers (devices: off by default,
 //! [`encoding::EncodingOptions::device_cuts`], measured not to pay). They cut the LP
@@ -201,7 +208,7 @@ impl Hindsight {
         let start = Instant::now();
         let deadline = opts.deadline(start);
         let net = &ep.network;
-        let prep = prepare(net, &ep.initial, &ep.slots, net.window, self.decompose);
+        let prep = prepare(net, &ep.initial, &ep.slots, net.window, self.decompose, self.encoding);
         let mut build_s = start.elapsed().as_secs_f64();
         let n = prep.scored_tasks.max(1) as f64;
         let mut stats: BTreeMap<String, f64> = BTreeMap::new();
@@ -259,6 +266,7 @@ impl Hindsight {
         stat("tracks", prep.tracks.len() as f64);
         stat("free_tracks", prep.tracks.iter().filter(|t| t.free).count() as f64);
         stat("dominated_tracks", prep.dominated as f64);
+        stat("below_always_columns", prep.below_always as f64);
         stat("sub_milps", prep.blocks.iter().filter(|b| !b.cols.is_empty()).count() as f64);
         stat("mip_rel_gap", self.mip_rel_gap);
         stat("threads", opts.threads as f64);
