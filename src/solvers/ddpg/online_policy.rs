@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::env::{ACT_DIM, K_MAX, M_MAX, N_MAX};
 use super::online::{check_network, decide, observe, OnlineEnvConfig, ONLINE_OBS_DIM, R_MAX};
-use super::policy::{load_net, ActorNet, PolicyState, ACTOR_FILE, POLICY_DIR, SUPPORTED_HIDDEN};
+use super::policy::{act_batch, load_actor, ActorNet, PolicyState, ACTOR_FILE};
 use crate::model::{Network, PlacementState, Slot, SlotDecision};
-use crate::rl::checkpoint::{self, CheckpointError, Meta};
+use crate::rl::checkpoint::{CheckpointError, Meta};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::SolverError;
 
@@ -53,55 +53,15 @@ impl OnlineActor {
     /// output folder holding one in `policy/`. Every problem (missing file, corruption,
     /// other sizes) is a [`CheckpointError`] naming the file.
     pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
-        let dir = if dir.join(checkpoint::META_FILE).exists() || !dir.join(POLICY_DIR).is_dir() {
-            dir.to_path_buf()
-        } else {
-            dir.join(POLICY_DIR)
-        };
-        let meta = checkpoint::load_meta(&dir)?;
-        meta.check(&dir, &[ONLINE_POLICY_ALGORITHM], &online_sizes())?;
-        let state: PolicyState = meta.part(&dir, "state", &meta.state)?;
-        let env: OnlineEnvConfig = meta.part(&dir, "env", &meta.env)?;
-        let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
-            path: dir.join(checkpoint::META_FILE),
-            what,
-            found,
-            expected,
-        };
-        if let Some(n) = &state.obs_norm {
-            if let Some(what) = n.first_non_finite() {
-                return Err(CheckpointError::NonFinite {
-                    path: dir.join(checkpoint::META_FILE),
-                    what: format!("state.obs_norm.{what}"),
-                });
-            }
-            if n.dim() != ONLINE_OBS_DIM {
-                return Err(incompatible("obs_norm dimension", n.dim().to_string(), ONLINE_OBS_DIM.to_string()));
-            }
-        }
-        let entry = meta.file(&dir, ACTOR_FILE)?;
-        let hidden = meta.sizes.get("hidden").copied().unwrap_or(0);
-        let net = match hidden {
-            64 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 64>(&dir, state.squash, entry)?,
-            128 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 128>(&dir, state.squash, entry)?,
-            256 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 256>(&dir, state.squash, entry)?,
-            400 => load_net::<ONLINE_OBS_DIM, ACT_DIM, 400>(&dir, state.squash, entry)?,
-            h => return Err(incompatible("hidden", h.to_string(), format!("one of {SUPPORTED_HIDDEN:?}"))),
-        };
+        let (net, meta, state, env, dir) =
+            load_actor::<ONLINE_OBS_DIM, ACT_DIM, OnlineEnvConfig>(dir, ONLINE_POLICY_ALGORITHM, &online_sizes())?;
         Ok(Self { net, meta, state, env, dir })
     }
 
     /// Deterministic actions for a flat batch of states (`b · ONLINE_OBS_DIM` values);
     /// empty when the length is not a positive multiple of the state length.
     pub fn act(&self, obs: &[f32]) -> Vec<f32> {
-        if obs.is_empty() || !obs.len().is_multiple_of(ONLINE_OBS_DIM) {
-            return Vec::new();
-        }
-        let x = match &self.state.obs_norm {
-            Some(n) => n.normalize(obs),
-            None => obs.to_vec(),
-        };
-        self.net.forward(x)
+        act_batch(self.net.as_ref(), &self.state, obs, ONLINE_OBS_DIM)
     }
 
     /// The checkpoint's metadata.

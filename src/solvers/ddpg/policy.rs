@@ -68,6 +68,71 @@ pub(crate) fn load_net<const O: usize, const A: usize, const H: usize>(
     Ok(Box::new(Net { dev, actor, scaler }))
 }
 
+/// What an actor checkpoint holds: the network, its metadata, the acting state, the
+/// `env` part of `meta.json`, and the policy folder it came from.
+pub(crate) type ActorParts<E> = (Box<dyn ActorNet>, Meta, PolicyState, E, PathBuf);
+
+/// Loads an actor checkpoint of `algorithm` with `O` inputs and `A` outputs from `dir`:
+/// a policy folder (with `meta.json`) or a training output folder holding one in
+/// `policy/`. Checks the sizes, the observation statistics and the hidden width; every
+/// problem (missing file, corruption, other sizes) is a [`CheckpointError`] naming the
+/// file. Shared by the one-shot and the episode policy.
+pub(crate) fn load_actor<const O: usize, const A: usize, E: serde::de::DeserializeOwned>(
+    dir: &Path,
+    algorithm: &str,
+    sizes: &[(&'static str, usize)],
+) -> Result<ActorParts<E>, CheckpointError> {
+    let dir = if dir.join(checkpoint::META_FILE).exists() || !dir.join(POLICY_DIR).is_dir() {
+        dir.to_path_buf()
+    } else {
+        dir.join(POLICY_DIR)
+    };
+    let meta = checkpoint::load_meta(&dir)?;
+    meta.check(&dir, &[algorithm], sizes)?;
+    let state: PolicyState = meta.part(&dir, "state", &meta.state)?;
+    let env: E = meta.part(&dir, "env", &meta.env)?;
+    let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
+        path: dir.join(checkpoint::META_FILE),
+        what,
+        found,
+        expected,
+    };
+    if let Some(n) = &state.obs_norm {
+        if let Some(what) = n.first_non_finite() {
+            return Err(CheckpointError::NonFinite {
+                path: dir.join(checkpoint::META_FILE),
+                what: format!("state.obs_norm.{what}"),
+            });
+        }
+        if n.dim() != O {
+            return Err(incompatible("obs_norm dimension", n.dim().to_string(), O.to_string()));
+        }
+    }
+    let entry = meta.file(&dir, ACTOR_FILE)?;
+    let hidden = meta.sizes.get("hidden").copied().unwrap_or(0);
+    let net = match hidden {
+        64 => load_net::<O, A, 64>(&dir, state.squash, entry)?,
+        128 => load_net::<O, A, 128>(&dir, state.squash, entry)?,
+        256 => load_net::<O, A, 256>(&dir, state.squash, entry)?,
+        400 => load_net::<O, A, 400>(&dir, state.squash, entry)?,
+        h => return Err(incompatible("hidden", h.to_string(), format!("one of {SUPPORTED_HIDDEN:?}"))),
+    };
+    Ok((net, meta, state, env, dir))
+}
+
+/// Deterministic actions of `net` for a flat batch of `dim`-value states, normalised by
+/// the state's statistics; empty when the length is not a positive multiple of `dim`.
+pub(crate) fn act_batch(net: &dyn ActorNet, state: &PolicyState, obs: &[f32], dim: usize) -> Vec<f32> {
+    if obs.is_empty() || !obs.len().is_multiple_of(dim) {
+        return Vec::new();
+    }
+    let x = match &state.obs_norm {
+        Some(n) => n.normalize(obs),
+        None => obs.to_vec(),
+    };
+    net.forward(x)
+}
+
 /// A trained one-shot policy: actor and observation statistics, acting
 /// deterministically.
 pub struct OneShotPolicy {
@@ -89,64 +154,15 @@ impl OneShotPolicy {
     /// training output folder holding one in `policy/`. Every problem (missing file,
     /// corruption, other sizes) is a [`CheckpointError`] naming the file.
     pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
-        let dir = if dir.join(checkpoint::META_FILE).exists() || !dir.join(POLICY_DIR).is_dir() {
-            dir.to_path_buf()
-        } else {
-            dir.join(POLICY_DIR)
-        };
-        let meta = checkpoint::load_meta(&dir)?;
-        meta.check(
-            &dir,
-            &[POLICY_ALGORITHM],
-            &[
-                ("obs_dim", OBS_DIM),
-                ("act_dim", ACT_DIM),
-                ("n_max", N_MAX),
-                ("m_max", M_MAX),
-                ("k_max", K_MAX),
-            ],
-        )?;
-        let state: PolicyState = meta.part(&dir, "state", &meta.state)?;
-        let env: OneShotConfig = meta.part(&dir, "env", &meta.env)?;
-        let incompatible = |what, found: String, expected: String| CheckpointError::Incompatible {
-            path: dir.join(checkpoint::META_FILE),
-            what,
-            found,
-            expected,
-        };
-        if let Some(n) = &state.obs_norm {
-            if let Some(what) = n.first_non_finite() {
-                return Err(CheckpointError::NonFinite {
-                    path: dir.join(checkpoint::META_FILE),
-                    what: format!("state.obs_norm.{what}"),
-                });
-            }
-            if n.dim() != OBS_DIM {
-                return Err(incompatible("obs_norm dimension", n.dim().to_string(), OBS_DIM.to_string()));
-            }
-        }
-        let entry = meta.file(&dir, ACTOR_FILE)?;
-        let hidden = meta.sizes.get("hidden").copied().unwrap_or(0);
-        let net = match hidden {
-            64 => load_net::<OBS_DIM, ACT_DIM, 64>(&dir, state.squash, entry)?,
-            128 => load_net::<OBS_DIM, ACT_DIM, 128>(&dir, state.squash, entry)?,
-            256 => load_net::<OBS_DIM, ACT_DIM, 256>(&dir, state.squash, entry)?,
-            400 => load_net::<OBS_DIM, ACT_DIM, 400>(&dir, state.squash, entry)?,
-            h => return Err(incompatible("hidden", h.to_string(), format!("one of {SUPPORTED_HIDDEN:?}"))),
-        };
+        let sizes =
+            [("obs_dim", OBS_DIM), ("act_dim", ACT_DIM), ("n_max", N_MAX), ("m_max", M_MAX), ("k_max", K_MAX)];
+        let (net, meta, state, env, dir) = load_actor::<OBS_DIM, ACT_DIM, OneShotConfig>(dir, POLICY_ALGORITHM, &sizes)?;
         Ok(Self { net, meta, state, env, dir })
     }
 
     /// Deterministic actions for a flat batch of states (`k · OBS_DIM` values).
     pub fn act(&self, obs: &[f32]) -> Vec<f32> {
-        if obs.is_empty() || !obs.len().is_multiple_of(OBS_DIM) {
-            return Vec::new();
-        }
-        let x = match &self.state.obs_norm {
-            Some(n) => n.normalize(obs),
-            None => obs.to_vec(),
-        };
-        self.net.forward(x)
+        act_batch(self.net.as_ref(), &self.state, obs, OBS_DIM)
     }
 
     /// The checkpoint's metadata.
