@@ -16,12 +16,12 @@ use dnnrm::io::{read_instance, read_solution, write_json_atomic, ResultRow, Resu
 use dnnrm::model::evaluate;
 use dnnrm::rl::harness::TrainOutcome;
 use dnnrm::rl::{Callback, EarlyStopping, Event, Progress, ProgressReporter, StopReason};
-use dnnrm::scenario::params::PARAM_DOCS;
 use dnnrm::scenario::dynamics::{DYNAMICS_DOCS, DYNAMICS_NAMES};
+use dnnrm::scenario::params::PARAM_DOCS;
 use dnnrm::scenario::{generate, DynamicsParams, ScenarioParams, PARAM_NAMES};
+use dnnrm::solver::online::run_online;
 use dnnrm::solver::{SolveOptions, SolverSettings};
 use dnnrm::solvers::drl::Variant;
-use dnnrm::solver::online::run_online;
 use dnnrm::solvers::online::{create_policy, policies};
 use dnnrm::solvers::{create, registry};
 
@@ -828,7 +828,8 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
 /// Runs the online suite and reports what it wrote; false when a row was bad.
 fn online_suite(cfg: &dnnrm::bench::online::OnlineSuiteConfig) -> Result<bool> {
     let hindsight = hindsight_solver(cfg.hindsight);
-    let outcome = dnnrm::bench::online::run_online_suite(cfg, hindsight.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = dnnrm::bench::online::run_online_suite(cfg, hindsight.as_deref())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     for s in &outcome.skipped {
         eprintln!("skipped: {s}");
     }
@@ -836,7 +837,10 @@ fn online_suite(cfg: &dnnrm::bench::online::OnlineSuiteConfig) -> Result<bool> {
         eprintln!("wrote {}", p.display());
     }
     if outcome.error_rows > 0 {
-        eprintln!("note: {} runs ended in an error row; see the `message` column of the CSVs", outcome.error_rows);
+        eprintln!(
+            "note: {} runs ended in an error row; see the `message` column of the CSVs",
+            outcome.error_rows
+        );
     }
     Ok(outcome.skipped.is_empty() && outcome.error_rows == 0)
 }
@@ -1031,7 +1035,14 @@ fn cmd_tune_online(a: TuneOnlineArgs) -> Result<ExitCode> {
     }
     let seeds = dnnrm::scenario::seeds::training(0);
     let episodes: Vec<_> = (0..a.episodes as u64)
-        .map(|i| dnnrm::solvers::online::generate_episode(&scenario, &dynamics, seeds.start + i, &format!("train{i}")))
+        .map(|i| {
+            dnnrm::solvers::online::generate_episode(
+                &scenario,
+                &dynamics,
+                seeds.start + i,
+                &format!("train{i}"),
+            )
+        })
         .collect();
     let rep = dnnrm::solvers::online::tune::tune(info, &episodes, a.budget, 0)?;
     for (p, v) in &rep.history {
@@ -1099,7 +1110,8 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
         let start = std::time::Instant::now();
         let rep = dnnrm::solvers::Hindsight::default().solve_episode(&ep, &opts)?;
         let solve_s = start.elapsed().as_secs_f64();
-        let ev = dnnrm::model::evaluate_episode(&ep, &rep.decisions).map_err(|v| anyhow::anyhow!("the plan breaks a rule: {v}"))?;
+        let ev = dnnrm::model::evaluate_episode(&ep, &rep.decisions)
+            .map_err(|v| anyhow::anyhow!("the plan breaks a rule: {v}"))?;
         let bound = rep.bound.map_or("-".to_string(), |b| format!("{b:.6}"));
         let line = format!(
             "status={} {} bound={bound} solve_s={solve_s:.3} reason=\"{}\"",
@@ -1159,7 +1171,8 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
         a.sets.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
     };
     for set in &sets {
-        dnnrm::io::csvfiles::check_id(set).map_err(|e| anyhow::anyhow!("--sets: {}", e.replacen("id", "set name", 1)))?;
+        dnnrm::io::csvfiles::check_id(set)
+            .map_err(|e| anyhow::anyhow!("--sets: {}", e.replacen("id", "set name", 1)))?;
     }
     let policies: Vec<String> = if a.policies == "all" {
         policies().iter().map(|p| p.name.to_string()).collect()
@@ -1173,7 +1186,9 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
         policies,
         hindsight: !a.no_hindsight,
         hindsight_time_limit: match a.time_limit {
-            Some(t) if !(t.is_finite() && t > 0.0) => bail!("--time-limit must be a positive number of seconds, got {t}"),
+            Some(t) if !(t.is_finite() && t > 0.0) => {
+                bail!("--time-limit must be a positive number of seconds, got {t}")
+            }
             t => t.map(Duration::from_secs_f64),
         },
         fresh: a.fresh,
@@ -1184,5 +1199,7 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
 
 /// The offline yardstick of episodes, when asked for.
 fn hindsight_solver(wanted: bool) -> Option<Box<dyn dnnrm::solver::online::EpisodeSolver>> {
-    wanted.then(|| Box::new(dnnrm::solvers::Hindsight::default()) as Box<dyn dnnrm::solver::online::EpisodeSolver>)
+    wanted.then(|| {
+        Box::new(dnnrm::solvers::Hindsight::default()) as Box<dyn dnnrm::solver::online::EpisodeSolver>
+    })
 }

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use dnnrm::bench::online::{
-    episode_hash, gap_closed, online_table, run_online_suite, CachedOptimum, HindsightCache, OnlineSuiteConfig,
+    episode_hash, gap_closed, online_table, run_online_suite, CachedOptimum, HindsightCache,
+    OnlineSuiteConfig,
 };
 use dnnrm::io::csvfiles::read_episode_specs;
 use dnnrm::io::{ResultRow, RowStatus};
@@ -77,7 +78,8 @@ fn the_table_and_the_gap_closed_are_computed_by_hand() {
         row("e0", "x", 0.75, Some(0.9375)),
         row("e1", "x", 0.55, Some(0.55 / 0.6)),
     ];
-    let closed: std::collections::BTreeMap<String, f64> = gap_closed(&rows, &["myopic", "lfu"]).into_iter().collect();
+    let closed: std::collections::BTreeMap<String, f64> =
+        gap_closed(&rows, &["myopic", "lfu"]).into_iter().collect();
     assert!((closed["x"] - 0.5).abs() < 1e-12, "(0.65 - 0.6) / (0.7 - 0.6) = 0.5, got {}", closed["x"]);
     assert!(closed["lfu"].abs() < 1e-12);
     assert!((closed["myopic"] + 0.5).abs() < 1e-12);
@@ -86,7 +88,10 @@ fn the_table_and_the_gap_closed_are_computed_by_hand() {
     let x_line = table.lines().find(|l| l.starts_with("| x ")).expect("x row");
     assert!(x_line.contains("| 0.667 |") && x_line.contains("| 0.500 |"), "{x_line}");
     assert!(x_line.contains("0.6500"), "{x_line}");
-    assert!(table.lines().nth(2).expect("first row").starts_with("| hindsight "), "hindsight first:\n{table}");
+    assert!(
+        table.lines().nth(2).expect("first row").starts_with("| hindsight "),
+        "hindsight first:\n{table}"
+    );
     assert!(table.contains("Best rule-based policy on these episodes: `lfu`"));
 }
 
@@ -150,7 +155,8 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
     // A rerun of the same revision keeps the rows of episode e1 as they were.
     run_online_suite(&cfg, None).expect("runs again");
     let again = dnnrm::io::results::read_rows(&csv).expect("results");
-    let e1 = |rs: &[ResultRow]| rs.iter().filter(|r| r.instance == "e1").map(|r| r.wall_s).collect::<Vec<_>>();
+    let e1 =
+        |rs: &[ResultRow]| rs.iter().filter(|r| r.instance == "e1").map(|r| r.wall_s).collect::<Vec<_>>();
     assert_eq!(e1(&rows), e1(&again), "resumed, not rerun");
     let md = std::fs::read_to_string(d.join("results/online.md")).expect("summary");
     assert!(md.contains("## online-t") && md.contains("| myopic |"));

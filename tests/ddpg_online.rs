@@ -9,7 +9,9 @@ use dnnrm::bench::runner::error_chain;
 use dnnrm::model::{Assignment, Decision, Episode, Replay};
 use dnnrm::solver::online::{run_online, OnlinePolicy};
 use dnnrm::solver::SolverError;
-use dnnrm::solvers::ddpg::env::{location_bin, ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX, N_MAX, TASK_FEATURES};
+use dnnrm::solvers::ddpg::env::{
+    location_bin, ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX, N_MAX, TASK_FEATURES,
+};
 use dnnrm::solvers::ddpg::online::{
     check_network, decide, edge_targets, observe, run_episodes, OnlineEnvConfig, OnlineViewError,
     ONLINE_OBS_DIM, PLACE_FEATURES, PLACE_OFFSET, PLACE_SCORE_OFFSET, REGIME_OFFSET, R_MAX, TIME_OFFSET,
@@ -22,9 +24,11 @@ use dnnrm::solvers::online::generate_episode;
 use rand::{Rng, SeedableRng};
 
 /// A small version of `online-default`: 12 devices, 8 slots, warm start, window 2.
-const SMALL: &str = "n_devices=12 n_slots=8 init=warm window=2 share_mcu=0.5 regime_deadline_scales=1;0.5;1 regime_length=3";
+const SMALL: &str =
+    "n_devices=12 n_slots=8 init=warm window=2 share_mcu=0.5 regime_deadline_scales=1;0.5;1 regime_length=3";
 /// The same from an empty start with slow edge downloads (downloads span slots).
-const SMALL_EMPTY: &str = "n_devices=12 n_slots=8 init=empty share_mcu=0.5 edge_download_bps=1e8 regime_length=3";
+const SMALL_EMPTY: &str =
+    "n_devices=12 n_slots=8 init=empty share_mcu=0.5 edge_download_bps=1e8 regime_length=3";
 
 fn small_episode(setting: &str, seed: u64) -> Episode {
     let (sc, dy) = parse_setting(setting).unwrap();
@@ -36,9 +40,17 @@ fn random_action(rng: &mut rand_chacha::ChaCha8Rng, kind: u64) -> Vec<f32> {
         0 => vec![0.0; ACT_DIM],
         1 => vec![1.0; ACT_DIM],
         // location biased to serving
-        2 => (0..ACT_DIM)
-            .map(|i| if i < CACHE_OFFSET && i % ACT_PER_TASK == 0 { rng.gen_range(0.0..0.75) } else { rng.gen() })
-            .collect(),
+        2 => {
+            (0..ACT_DIM)
+                .map(|i| {
+                    if i < CACHE_OFFSET && i % ACT_PER_TASK == 0 {
+                        rng.gen_range(0.0..0.75)
+                    } else {
+                        rng.gen()
+                    }
+                })
+                .collect()
+        }
         _ => (0..ACT_DIM).map(|_| rng.gen()).collect(),
     }
 }
@@ -93,7 +105,10 @@ fn every_decoded_decision_passes_the_episode_evaluator() {
                 if location_bin(action[i * ACT_PER_TASK]) == 0 && own.len() == 1 {
                     let k = own[0];
                     let ok = net.models[k].size_mb <= net.devices[task.device].storage_mb
-                        && dnnrm::model::meets_deadline(net.models[k].flops / net.devices[task.device].flops, task.deadline_s);
+                        && dnnrm::model::meets_deadline(
+                            net.models[k].flops / net.devices[task.device].flops,
+                            task.deadline_s,
+                        );
                     if ok {
                         assert_eq!(d.decision.solution.decisions[i], Decision::Serve(Assignment::local(k)));
                         local_checked += 1;
@@ -113,7 +128,10 @@ fn every_decoded_decision_passes_the_episode_evaluator() {
     assert_eq!(slots, 24 * 8);
     assert!(local_checked > 20, "only {local_checked} local requests checked");
     assert!(served > 100, "random actions should serve some tasks, served {served}");
-    assert!(evictions > 0 && downloaded > 0.0, "placement never changed: {evictions} evictions, {downloaded} MB");
+    assert!(
+        evictions > 0 && downloaded > 0.0,
+        "placement never changed: {evictions} evictions, {downloaded} MB"
+    );
 }
 
 #[test]
@@ -139,7 +157,10 @@ fn the_highest_scored_model_downloads_and_then_serves() {
     for (t, slot) in ep.slots.iter().enumerate() {
         let d = decide(net, slot, replay.state(), &action).unwrap();
         assert!(d.decision.hold.edges.iter().all(|h| h.first() == Some(&k)), "slot {t}");
-        assert_eq!(d.decision.solution.edge_cache.iter().any(|c| c.contains(&k)), t >= arrive && !slot.tasks.is_empty());
+        assert_eq!(
+            d.decision.solution.edge_cache.iter().any(|c| c.contains(&k)),
+            t >= arrive && !slot.tasks.is_empty()
+        );
         replay.step(&d.decision).unwrap();
         let resident = replay.state().edges.iter().all(|s| s.resident.contains(&k));
         assert_eq!(resident, t + 1 >= arrive, "slot {t}: model {k} ({size} MB) resident = {resident}");
@@ -213,7 +234,8 @@ fn training_is_deterministic_and_the_saved_policy_round_trips() {
     assert!((mean - best).abs() < 1e-9, "reloaded policy scores {mean}, saved {best}");
     let mut policy = DdpgOnline::load(&a).unwrap();
     assert!(policy.version().contains("+ckpt-"), "{}", policy.version());
-    let runs: Vec<f64> = val.iter().map(|ep| run_online(&mut policy, ep, 0).unwrap().evaluation.objective).collect();
+    let runs: Vec<f64> =
+        val.iter().map(|ep| run_online(&mut policy, ep, 0).unwrap().evaluation.objective).collect();
     assert!((runs.iter().sum::<f64>() / 3.0 - best).abs() < 1e-9);
 
     // a different seed gives a different run
@@ -260,7 +282,9 @@ fn bad_checkpoints_give_named_errors() {
         Err(e @ SolverError::Checkpoint { .. }) => {
             let chain = error_chain(&e);
             assert!(
-                chain.contains("ddpg-online") && chain.contains("actor.safetensors") && chain.contains("corrupt"),
+                chain.contains("ddpg-online")
+                    && chain.contains("actor.safetensors")
+                    && chain.contains("corrupt"),
                 "{chain}"
             );
         }
@@ -297,7 +321,8 @@ fn committed_checkpoint_runs_an_episode_and_matches_the_default_config() {
     let cfg = DdpgOnlineTrainConfig::default();
     assert_eq!(actor.env(), &cfg.env, "the committed policy was trained with the default view settings");
     assert_eq!(actor.state().train_seed, 0);
-    let size: u64 = std::fs::read_dir(dir.join("policy")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+    let size: u64 =
+        std::fs::read_dir(dir.join("policy")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
     assert!(size < 5_000_000, "committed policy is {size} bytes");
     // the build used by the registry loads the same policy
     let built = dnnrm::solvers::ddpg::online_policy::build_default().unwrap();

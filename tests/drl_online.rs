@@ -22,7 +22,8 @@ fn episode(seed: u64, n: usize, t: usize, extra: &[(&str, &str)]) -> Episode {
     generate_episode(&p.check().expect("params"), &d.check().expect("dynamics"), seed, &format!("e{seed}"))
 }
 
-const TIGHT: &[(&str, &str)] = &[("init", "warm"), ("share_mcu", "0.5"), ("regime_deadline_scales", "1;0.5;1")];
+const TIGHT: &[(&str, &str)] =
+    &[("init", "warm"), ("share_mcu", "0.5"), ("regime_deadline_scales", "1;0.5;1")];
 
 #[test]
 fn the_untrained_prior_holds_static_placements_edge_targets() {
@@ -34,14 +35,31 @@ fn the_untrained_prior_holds_static_placements_edge_targets() {
         let b = run_online(st.as_mut(), &ep, seed).expect("valid run");
         // Holdings are sets (downloads started together queue by model index).
         let sorted = |h: &Holdings| {
-            let s = |v: &Vec<Vec<usize>>| v.iter().map(|x| { let mut x = x.clone(); x.sort(); x }).collect::<Vec<_>>();
+            let s = |v: &Vec<Vec<usize>>| {
+                v.iter()
+                    .map(|x| {
+                        let mut x = x.clone();
+                        x.sort();
+                        x
+                    })
+                    .collect::<Vec<_>>()
+            };
             (s(&h.edges), s(&h.devices))
         };
         for (t, (x, y)) in a.decisions.iter().zip(&b.decisions).enumerate() {
-            assert_eq!(sorted(&x.hold), sorted(&y.hold), "seed {seed} slot {t}: same edge and device holdings");
+            assert_eq!(
+                sorted(&x.hold),
+                sorted(&y.hold),
+                "seed {seed} slot {t}: same edge and device holdings"
+            );
         }
         // Same placement, a different assignment: within a few percent of the per-slot optimum.
-        assert!(a.evaluation.objective >= 0.95 * b.evaluation.objective, "{} vs {}", a.evaluation.objective, b.evaluation.objective);
+        assert!(
+            a.evaluation.objective >= 0.95 * b.evaluation.objective,
+            "{} vs {}",
+            a.evaluation.objective,
+            b.evaluation.objective
+        );
     }
 }
 
@@ -63,7 +81,8 @@ fn the_assignment_is_the_better_of_drl_and_greedy_ls() {
             let inst = net.slot_instance(slot, Some(&resident), "slot");
             let opts = SolveOptions::default();
             let got = evaluate(&inst, &sol).expect("valid").objective;
-            let a = evaluate(&inst, &drl.solve(&inst, &opts).expect("drl").solution).expect("valid").objective;
+            let a =
+                evaluate(&inst, &drl.solve(&inst, &opts).expect("drl").solution).expect("valid").objective;
             let b = evaluate(&inst, &ls.solve(&inst, &opts).expect("ls").solution).expect("valid").objective;
             assert!((got - a.max(b)).abs() < 1e-12, "{got} is not max({a}, {b})");
             wins[usize::from(b > a)] += 1;

@@ -59,7 +59,14 @@ fn hand_episode(t: usize) -> Episode {
     };
     // SNR 15 at one RB: 4 bit/s/Hz, 4e6 bit/s, upload 0.1 s; model 1 on one unit of
     // 1e11 FLOP/s takes 1 s: 1.1 s <= 2 s.
-    let task = SlotTask { device: 0, edge: 0, gain: 15.0 * w * noise / p0, service: 0, input_bits: 4e5, deadline_s: 2.0 };
+    let task = SlotTask {
+        device: 0,
+        edge: 0,
+        gain: 15.0 * w * noise / p0,
+        service: 0,
+        input_bits: 4e5,
+        deadline_s: 2.0,
+    };
     let slots = (0..t).map(|_| Slot { regime: 0, tasks: vec![task.clone()] }).collect();
     let initial = PlacementState::empty(&net);
     Episode { format_version: EPISODE_FORMAT_VERSION, id: "hand".into(), network: net, initial, slots }
@@ -172,7 +179,10 @@ fn every_rule_of_a_slot_is_enforced_and_named() {
     replay.step(&ok[0]).expect("valid split");
     // Model 1 got all 50 MB, model 0 nothing: the plan overrides the default order.
     let s = &replay.state().edges[0];
-    assert_eq!(s.downloading.iter().map(|x| (x.model, x.received_mb)).collect::<Vec<_>>(), vec![(0, 0.0), (1, 50.0)]);
+    assert_eq!(
+        s.downloading.iter().map(|x| (x.model, x.received_mb)).collect::<Vec<_>>(),
+        vec![(0, 0.0), (1, 50.0)]
+    );
     for bad in [vec![(1, 45.0), (0, 10.0)], vec![(1, -1.0)], vec![(0, 11.0)], vec![(1, 10.0), (1, 10.0)]] {
         let mut d = vec![plan(bad.clone())];
         d.extend(rest());
@@ -222,7 +232,9 @@ fn episode_validation_names_the_field() {
         (Box::new(|e| e.network.edges[0].rbs = 0), "network.edges[0].rbs"),
         (Box::new(|e| e.initial.edges[0].resident = vec![2]), "initial.edges[0]"),
         (
-            Box::new(|e| e.initial.edges[0].downloading = vec![dnnrm::model::Download { model: 0, received_mb: 10.0 }]),
+            Box::new(|e| {
+                e.initial.edges[0].downloading = vec![dnnrm::model::Download { model: 0, received_mb: 10.0 }]
+            }),
             "initial.edges[0].downloading[0].received_mb",
         ),
         (Box::new(|e| e.slots.clear()), "slots"),
@@ -260,7 +272,12 @@ fn small_episode(seed: u64, n: usize, t: usize, extra: &[(&str, &str)]) -> Episo
             d.set(k, v).expect("a scenario or dynamics parameter");
         }
     }
-    let ep = generate_episode(&p.check().expect("params"), &d.check().expect("dynamics"), seed, &format!("s{seed}"));
+    let ep = generate_episode(
+        &p.check().expect("params"),
+        &d.check().expect("dynamics"),
+        seed,
+        &format!("s{seed}"),
+    );
     ep.validate().expect("generated episodes are valid");
     ep
 }
@@ -290,7 +307,10 @@ fn the_trace_follows_the_default_dynamics() {
         }
     }
     let expected = (t - 1) as f64 / l;
-    assert!((switches as f64 - expected).abs() < 4.0 * expected.sqrt(), "{switches} switches, expected {expected}");
+    assert!(
+        (switches as f64 - expected).abs() < 4.0 * expected.sqrt(),
+        "{switches} switches, expected {expected}"
+    );
     // Activity about p_act; services sticky within a regime run; mixes per regime.
     let tasks: usize = ep.slots.iter().map(|s| s.tasks.len()).sum();
     let rate = tasks as f64 / (n * t) as f64;
@@ -355,7 +375,11 @@ fn mobility_reassociates_devices_and_warm_starts_are_resident() {
     let moved = ep.slots.iter().flat_map(|s| &s.tasks).any(|t| t.edge != ep.network.devices[t.device].edge);
     assert!(moved, "moving devices change server");
     let still = small_episode(2, 12, 50, &[]);
-    assert!(still.slots.iter().flat_map(|s| &s.tasks).all(|t| t.edge == still.network.devices[t.device].edge));
+    assert!(still
+        .slots
+        .iter()
+        .flat_map(|s| &s.tasks)
+        .all(|t| t.edge == still.network.devices[t.device].edge));
     let warm = small_episode(4, 12, 5, &[("init", "warm")]);
     let cold = small_episode(4, 12, 5, &[]);
     assert_eq!(warm.slots, cold.slots, "the start does not change the trace");
@@ -404,7 +428,12 @@ fn the_runner_hands_slots_in_order_and_no_policy_can_read_the_future() {
         }
         let mut policy = create_policy(p.name).expect("registered");
         let run2 = run_online(policy.as_mut(), &changed, 7).expect("valid run");
-        assert_eq!(run.decisions[..4], run2.decisions[..4], "{}: decisions up to slot 3 ignore later slots", p.name);
+        assert_eq!(
+            run.decisions[..4],
+            run2.decisions[..4],
+            "{}: decisions up to slot 3 ignore later slots",
+            p.name
+        );
         assert_ne!(run.decisions[4..], run2.decisions[4..], "{}: later slots differ", p.name);
         // Same seed, same run.
         let mut policy = create_policy(p.name).expect("registered");

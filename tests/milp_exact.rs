@@ -246,7 +246,10 @@ fn tiny_time_limit_on_a_large_instance_is_reported_honestly() {
                 assert!(bound <= highs + 1e-12, "bound {bound} looser than HiGHS's {highs}");
                 let lp = MilpLp.solve(&inst, &SolveOptions::default()).expect("lp").bound.expect("lp bound");
                 if rep.stats["lp_bound_proven"] == 1.0 {
-                    assert!(bound <= lp + 1e-7, "limit {limit_ms} ms: bound {bound} looser than the LP's {lp}");
+                    assert!(
+                        bound <= lp + 1e-7,
+                        "limit {limit_ms} ms: bound {bound} looser than the LP's {lp}"
+                    );
                 }
             }
             s => panic!("unexpected status {s}: {}", rep.reason),

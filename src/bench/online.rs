@@ -124,14 +124,24 @@ impl HindsightCache {
         let Some(path) = &self.path else { return Ok(()) };
         let mut w = csv::Writer::from_writer(Vec::new());
         for c in self.entries.values() {
-            w.serialize(c).map_err(|e| IoError::Write { path: path.clone(), cause: std::io::Error::other(e) })?;
+            w.serialize(c)
+                .map_err(|e| IoError::Write { path: path.clone(), cause: std::io::Error::other(e) })?;
         }
-        let bytes = w.into_inner().map_err(|e| IoError::Write { path: path.clone(), cause: std::io::Error::other(e) })?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| IoError::Write { path: path.clone(), cause: std::io::Error::other(e) })?;
         write_atomic(path, &bytes)
     }
 }
 
-fn base_row(set: &str, r: &EpisodeSpecRow, ep: &Episode, name: &str, version: String, seed: u64) -> ResultRow {
+fn base_row(
+    set: &str,
+    r: &EpisodeSpecRow,
+    ep: &Episode,
+    name: &str,
+    version: String,
+    seed: u64,
+) -> ResultRow {
     let scored: usize = ep.slots[ep.network.window..].iter().map(|s| s.tasks.len()).sum();
     ResultRow {
         set: set.to_string(),
@@ -148,7 +158,13 @@ fn base_row(set: &str, r: &EpisodeSpecRow, ep: &Episode, name: &str, version: St
 }
 
 /// Runs one online policy over one episode: its results row and per-slot `A(t)`.
-pub fn run_policy_row(set: &str, r: &EpisodeSpecRow, ep: &Episode, info: &PolicyInfo, seed: u64) -> (ResultRow, Vec<f64>) {
+pub fn run_policy_row(
+    set: &str,
+    r: &EpisodeSpecRow,
+    ep: &Episode,
+    info: &PolicyInfo,
+    seed: u64,
+) -> (ResultRow, Vec<f64>) {
     let start = Instant::now();
     let mut policy = match info.build() {
         Ok(p) => p,
@@ -236,7 +252,12 @@ pub fn hindsight_row(
                                 bound: rep.bound,
                                 solve_s: row.wall_s,
                                 revision: provenance::revision().to_string(),
-                                per_slot: ev.per_slot.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join(" "),
+                                per_slot: ev
+                                    .per_slot
+                                    .iter()
+                                    .map(|v| format!("{v:.6}"))
+                                    .collect::<Vec<_>>()
+                                    .join(" "),
                             })?;
                         }
                     }
@@ -266,13 +287,12 @@ pub fn online_table(rows: &[ResultRow], rule_based: &[&str]) -> String {
     for r in rows.iter().filter(|r| r.ok()) {
         by.entry(r.solver.as_str()).or_default().push(r);
     }
-    let mean_of = |name: &str| by.get(name).map(|v| mean(&v.iter().filter_map(|r| r.objective).collect::<Vec<_>>()));
+    let mean_of =
+        |name: &str| by.get(name).map(|v| mean(&v.iter().filter_map(|r| r.objective).collect::<Vec<_>>()));
     let hind = mean_of(HINDSIGHT);
     let base = mean_of(GAP_BASE);
-    let best_rule = rule_based
-        .iter()
-        .filter_map(|n| mean_of(n).map(|v| (*n, v)))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let best_rule =
+        rule_based.iter().filter_map(|n| mean_of(n).map(|v| (*n, v))).max_by(|a, b| a.1.total_cmp(&b.1));
     let closed = |a: f64, from: Option<f64>| match (from, hind) {
         (Some(f), Some(h)) if h - f > 1e-12 => format!("{:.3}", (a - f) / (h - f)),
         _ => "-".into(),
@@ -313,10 +333,8 @@ pub fn online_table(rows: &[ResultRow], rule_based: &[&str]) -> String {
     if !hs.is_empty() {
         let proven = hs.iter().filter(|r| r.status == RowStatus::Optimal).count();
         let times: Vec<f64> = hs.iter().map(|r| r.wall_s).collect();
-        let gaps: Vec<f64> = hs
-            .iter()
-            .filter_map(|r| Some((r.bound? - r.objective?) / r.bound?.max(1e-12)))
-            .collect();
+        let gaps: Vec<f64> =
+            hs.iter().filter_map(|r| Some((r.bound? - r.objective?) / r.bound?.max(1e-12))).collect();
         out.push_str(&format!(
             "`hindsight` proven optimal on {proven} of {} episodes; solve time median {:.1} s, p95 {:.1} s; largest relative gap {:.2e}.\n",
             hs.len(),
@@ -393,7 +411,13 @@ pub fn run_online_set(
                 (None, None) => unreachable!("hindsight jobs exist only with a solver"),
             };
             let name = row.solver.clone();
-            file.lock().map_err(|_| IoError::Field { path: PathBuf::new(), field: "results".into(), reason: "lock poisoned".into() })?.insert(vec![row])?;
+            file.lock()
+                .map_err(|_| IoError::Field {
+                    path: PathBuf::new(),
+                    field: "results".into(),
+                    reason: "lock poisoned".into(),
+                })?
+                .insert(vec![row])?;
             progress.inc(1);
             Ok((i, name, per_slot))
         })
@@ -447,11 +471,8 @@ pub fn run_online_suite(
     hindsight: Option<&dyn EpisodeSolver>,
 ) -> Result<OnlineSuiteOutcome, Box<dyn std::error::Error + Send + Sync>> {
     let mut outcome = OnlineSuiteOutcome::default();
-    let infos: Vec<&PolicyInfo> = cfg
-        .policies
-        .iter()
-        .map(|n| crate::solvers::online::info_policy(n))
-        .collect::<Result<_, _>>()?;
+    let infos: Vec<&PolicyInfo> =
+        cfg.policies.iter().map(|n| crate::solvers::online::info_policy(n)).collect::<Result<_, _>>()?;
     let rule_based: Vec<&str> = infos.iter().map(|p| p.name).collect();
     let yardstick = match hindsight {
         Some(solver) => Some(Yardstick {
@@ -497,7 +518,9 @@ pub fn run_online_suite(
             let rows: Vec<ResultRow> = run
                 .rows
                 .iter()
-                .filter(|r| r.options == if point.is_empty() { String::new() } else { format!("point={point}") })
+                .filter(|r| {
+                    r.options == if point.is_empty() { String::new() } else { format!("point={point}") }
+                })
                 .cloned()
                 .collect();
             if !point.is_empty() {
@@ -505,7 +528,9 @@ pub fn run_online_suite(
             }
             md.push_str(&online_table(&rows, &rule_based));
             md.push('\n');
-            if let (Some(_), Some(x)) = (online_sweep_param(set_name), point.split('=').nth(1).and_then(|v| v.parse::<f64>().ok())) {
+            if let (Some(_), Some(x)) =
+                (online_sweep_param(set_name), point.split('=').nth(1).and_then(|v| v.parse::<f64>().ok()))
+            {
                 for (name, closed) in gap_closed(&rows, &rule_based) {
                     sweep_series.entry(name).or_default().push((x, closed));
                 }
@@ -520,7 +545,11 @@ pub fn run_online_suite(
                 &regimes,
                 &rule_based,
             );
-            outcome.written.extend(super::plots::write_chart(&plots, &format!("{set_name}-episode"), &chart)?);
+            outcome.written.extend(super::plots::write_chart(
+                &plots,
+                &format!("{set_name}-episode"),
+                &chart,
+            )?);
         }
         if let Some(param) = online_sweep_param(set_name) {
             let series = sweep_series.into_iter().map(|(n, pts)| super::plots::Series::new(n, pts)).collect();
@@ -555,5 +584,9 @@ pub fn gap_closed(rows: &[ResultRow], rule_based: &[&str]) -> Vec<(String, f64)>
     if h - best <= 1e-12 || best.is_nan() {
         return Vec::new();
     }
-    means.iter().filter(|(k, _)| **k != HINDSIGHT).map(|(k, &a)| (k.to_string(), (a - best) / (h - best))).collect()
+    means
+        .iter()
+        .filter(|(k, _)| **k != HINDSIGHT)
+        .map(|(k, &a)| (k.to_string(), (a - best) / (h - best)))
+        .collect()
 }

@@ -497,11 +497,17 @@ pub fn learning_chart(curves: &[(String, Vec<(f64, f64)>)]) -> Chart {
 
 /// `A(t)` of one episode per policy, the regimes shaded: `per_slot` holds each
 /// policy's `A(t)` and `regimes` the regime of every slot.
-pub fn episode_chart(title: &str, per_slot: &[(String, Vec<f64>)], regimes: &[usize], rule_based: &[&str]) -> Chart {
+pub fn episode_chart(
+    title: &str,
+    per_slot: &[(String, Vec<f64>)],
+    regimes: &[usize],
+    rule_based: &[&str],
+) -> Chart {
     let series = per_slot
         .iter()
         .map(|(name, a)| {
-            let mut s = Series::new(name.clone(), a.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect());
+            let mut s =
+                Series::new(name.clone(), a.iter().enumerate().map(|(t, &v)| (t as f64, v)).collect());
             s.group = if name == "hindsight" {
                 0
             } else if rule_based.contains(&name.as_str()) {

@@ -208,7 +208,12 @@ pub fn read_episode_specs(path: &Path) -> Result<Vec<Result<EpisodeSpecRow, IoEr
     let (mut rdr, headers) = open(path)?;
     let want = ["id", "seed", "point", "params"];
     if headers != want {
-        return Err(csv_err(path, 1, None, format!("the header must be `{}`, got `{}`", want.join(","), headers.join(","))));
+        return Err(csv_err(
+            path,
+            1,
+            None,
+            format!("the header must be `{}`, got `{}`", want.join(","), headers.join(",")),
+        ));
     }
     let mut rows = Vec::new();
     let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
@@ -226,17 +231,27 @@ pub fn read_episode_specs(path: &Path) -> Result<Vec<Result<EpisodeSpecRow, IoEr
             let id = rec[0].to_string();
             check_id(&id).map_err(|e| csv_err(path, line, Some("id"), e))?;
             if let Some(first) = seen.get(&id) {
-                return Err(csv_err(path, line, Some("id"), format!("id `{id}` is already used on line {first}")));
+                return Err(csv_err(
+                    path,
+                    line,
+                    Some("id"),
+                    format!("id `{id}` is already used on line {first}"),
+                ));
             }
-            let seed: u64 = rec[1]
-                .parse()
-                .map_err(|_| csv_err(path, line, Some("seed"), format!("expected a non-negative integer, got `{}`", &rec[1])))?;
+            let seed: u64 = rec[1].parse().map_err(|_| {
+                csv_err(
+                    path,
+                    line,
+                    Some("seed"),
+                    format!("expected a non-negative integer, got `{}`", &rec[1]),
+                )
+            })?;
             let mut sp = crate::scenario::ScenarioParams::default();
             let mut dp = crate::scenario::DynamicsParams::default();
             for kv in rec[3].split_whitespace() {
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| csv_err(path, line, Some("params"), format!("expected name=value, got `{kv}`")))?;
+                let (k, v) = kv.split_once('=').ok_or_else(|| {
+                    csv_err(path, line, Some("params"), format!("expected name=value, got `{kv}`"))
+                })?;
                 let k = k.trim().replace('-', "_");
                 let res = match sp.set(&k, v) {
                     Err(crate::scenario::ParamError::Unknown(_)) => dp.set(&k, v),

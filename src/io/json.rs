@@ -62,7 +62,11 @@ pub fn parse_solution(text: &str, path: &Path) -> Result<Solution, IoError> {
 pub fn read_episode(path: &Path) -> Result<Episode, IoError> {
     let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
     let ep: Episode = parse_json(&text, path)?;
-    ep.validate().map_err(|e| IoError::Field { path: path.to_path_buf(), field: e.field, reason: e.reason })?;
+    ep.validate().map_err(|e| IoError::Field {
+        path: path.to_path_buf(),
+        field: e.field,
+        reason: e.reason,
+    })?;
     Ok(ep)
 }
 
@@ -75,7 +79,10 @@ pub fn read_decisions(path: &Path) -> Result<EpisodeDecisions, IoError> {
         return Err(IoError::Field {
             path: path.to_path_buf(),
             field: "format_version".into(),
-            reason: format!("unsupported version {} (this build reads {EPISODE_FORMAT_VERSION})", d.format_version),
+            reason: format!(
+                "unsupported version {} (this build reads {EPISODE_FORMAT_VERSION})",
+                d.format_version
+            ),
         });
     }
     Ok(d)

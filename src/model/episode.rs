@@ -14,7 +14,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::instance::{Cloud, Device, DnnModel, EdgeServer, Instance, InstanceError, Physics, Resident, Task};
+use super::instance::{
+    Cloud, Device, DnnModel, EdgeServer, Instance, InstanceError, Physics, Resident, Task,
+};
 use super::solution::Solution;
 
 /// Format version written into and required from every episode and decisions file.
@@ -321,7 +323,11 @@ impl Network {
         if self.edge_download_bps.len() != self.edges.len() {
             return Err(err(
                 "network.edge_download_bps",
-                format!("has {} entries, there are {} edge servers", self.edge_download_bps.len(), self.edges.len()),
+                format!(
+                    "has {} entries, there are {} edge servers",
+                    self.edge_download_bps.len(),
+                    self.edges.len()
+                ),
             ));
         }
         for (m, &r) in self.edge_download_bps.iter().enumerate() {
@@ -348,7 +354,11 @@ impl Network {
         if let Some((n, _)) = self.devices.iter().enumerate().find(|(_, d)| d.edge >= self.edges.len()) {
             return Err(err(
                 format!("network.devices[{n}].edge"),
-                format!("edge index {} out of range (there are {} edges)", self.devices[n].edge, self.edges.len()),
+                format!(
+                    "edge index {} out of range (there are {} edges)",
+                    self.devices[n].edge,
+                    self.edges.len()
+                ),
             ));
         }
         self.slot_instance(&probe, None, "network")
@@ -374,7 +384,10 @@ impl Network {
             finite_positive(f("deadline_scale"), reg.deadline_scale)?;
         }
         if !(dm.switch_prob.is_finite() && (0.0..=1.0).contains(&dm.switch_prob)) {
-            return Err(err("network.demand.switch_prob", format!("must lie in [0, 1], got {}", dm.switch_prob)));
+            return Err(err(
+                "network.demand.switch_prob",
+                format!("must lie in [0, 1], got {}", dm.switch_prob),
+            ));
         }
         if dm.deadlines_s.len() != q {
             return Err(err("network.demand.deadlines_s", format!("must hold {q} ranges, one per service")));
@@ -409,13 +422,18 @@ impl Episode {
         if net.window >= self.slots.len() {
             return Err(err(
                 "network.window",
-                format!("the first scored slot {} is past the last slot {}", net.window, self.slots.len() - 1),
+                format!(
+                    "the first scored slot {} is past the last slot {}",
+                    net.window,
+                    self.slots.len() - 1
+                ),
             ));
         }
         let zoo = net.models.len();
-        for (field, stores, want) in
-            [("initial.edges", &self.initial.edges, net.edges.len()), ("initial.devices", &self.initial.devices, net.devices.len())]
-        {
+        for (field, stores, want) in [
+            ("initial.edges", &self.initial.edges, net.edges.len()),
+            ("initial.devices", &self.initial.devices, net.devices.len()),
+        ] {
             if stores.len() != want {
                 return Err(err(field, format!("has {} entries, the network needs {want}", stores.len())));
             }
@@ -446,11 +464,18 @@ impl Episode {
                 if task.device >= net.devices.len() {
                     return Err(err(
                         f("device"),
-                        format!("device index {} out of range (there are {})", task.device, net.devices.len()),
+                        format!(
+                            "device index {} out of range (there are {})",
+                            task.device,
+                            net.devices.len()
+                        ),
                     ));
                 }
                 if seen[task.device] == t {
-                    return Err(err(f("device"), format!("device {} has two tasks in this slot", task.device)));
+                    return Err(err(
+                        f("device"),
+                        format!("device {} has two tasks in this slot", task.device),
+                    ));
                 }
                 seen[task.device] = t;
                 if task.edge >= net.edges.len() {
@@ -463,7 +488,11 @@ impl Episode {
                 if task.service >= net.services.len() {
                     return Err(err(
                         f("service"),
-                        format!("service index {} out of range (there are {})", task.service, net.services.len()),
+                        format!(
+                            "service index {} out of range (there are {})",
+                            task.service,
+                            net.services.len()
+                        ),
                     ));
                 }
                 finite_positive(f("input_bits"), task.input_bits)?;

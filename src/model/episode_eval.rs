@@ -56,9 +56,8 @@ impl EpisodeViolation {
             EpisodeViolation::HoldModels { .. } => "model-index",
             EpisodeViolation::Storage { .. } => "storage",
             EpisodeViolation::Downloads { .. } => "download",
-            EpisodeViolation::Assignment { violation, .. } | EpisodeViolation::SlotAssignment { violation, .. } => {
-                violation.constraint()
-            }
+            EpisodeViolation::Assignment { violation, .. }
+            | EpisodeViolation::SlotAssignment { violation, .. } => violation.constraint(),
         }
     }
 }
@@ -171,9 +170,10 @@ impl<'a> Replay<'a> {
         }
         let slot = &ep.slots[t];
         // Step 2: placement change.
-        for (field, found, expected) in
-            [("edges", d.hold.edges.len(), net.edges.len()), ("devices", d.hold.devices.len(), net.devices.len())]
-        {
+        for (field, found, expected) in [
+            ("edges", d.hold.edges.len(), net.edges.len()),
+            ("devices", d.hold.devices.len(), net.devices.len()),
+        ] {
             if found != expected {
                 return Err(EpisodeViolation::HoldShape { slot: t, field, found, expected });
             }
@@ -370,7 +370,10 @@ fn task_of(v: &Violation) -> Option<usize> {
 
 /// Replays `decisions` on a valid episode and returns its evaluation, or the first
 /// broken rule (naming the slot and the server, device or task).
-pub fn evaluate_episode(ep: &Episode, decisions: &[SlotDecision]) -> Result<EpisodeEvaluation, EpisodeViolation> {
+pub fn evaluate_episode(
+    ep: &Episode,
+    decisions: &[SlotDecision],
+) -> Result<EpisodeEvaluation, EpisodeViolation> {
     if decisions.len() != ep.slots.len() {
         return Err(EpisodeViolation::SlotCount { found: decisions.len(), expected: ep.slots.len() });
     }

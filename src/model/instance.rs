@@ -307,7 +307,10 @@ impl Instance {
             ("resident.devices", &r.devices, self.devices.iter().map(|d| d.storage_mb).collect()),
         ] {
             if lists.len() != caps.len() {
-                return Err(err(field, format!("has {} lists, the instance needs {}", lists.len(), caps.len())));
+                return Err(err(
+                    field,
+                    format!("has {} lists, the instance needs {}", lists.len(), caps.len()),
+                ));
             }
             for (i, (list, cap)) in lists.iter().zip(caps).enumerate() {
                 let mut used = 0.0;
@@ -315,7 +318,10 @@ impl Instance {
                     if k >= self.models.len() {
                         return Err(err(
                             format!("{field}[{i}]"),
-                            format!("model index {k} out of range (the zoo has {} models)", self.models.len()),
+                            format!(
+                                "model index {k} out of range (the zoo has {} models)",
+                                self.models.len()
+                            ),
                         ));
                     }
                     if list[..j].contains(&k) {

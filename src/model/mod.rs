@@ -12,8 +12,8 @@ pub mod options;
 pub mod solution;
 
 pub use episode::{
-    Demand, Download, DownloadPlan, Episode, EpisodeDecisions, EpisodeDevice, Holdings, Network, PlacementState,
-    Regime, Slot, SlotDecision, SlotTask, Store, EPISODE_FORMAT_VERSION,
+    Demand, Download, DownloadPlan, Episode, EpisodeDecisions, EpisodeDevice, Holdings, Network,
+    PlacementState, Regime, Slot, SlotDecision, SlotTask, Store, EPISODE_FORMAT_VERSION,
 };
 pub use episode_eval::{evaluate_episode, EpisodeEvaluation, EpisodeViolation, Replay, Site, SlotOutcome};
 pub use evaluate::{evaluate, Evaluation, LocationCounts, TaskOutcome, Violation};

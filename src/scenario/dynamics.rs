@@ -12,8 +12,8 @@ use super::params::{params_struct, type_desc, DeviceClass, ParamError, Scenario}
 use super::SERVICES;
 use crate::model::episode::MAX_SLOTS;
 use crate::model::{
-    Cloud, Demand, Episode, EpisodeDevice, Instance, Network, Physics, PlacementState,
-    Regime, Slot, SlotTask, Store, EPISODE_FORMAT_VERSION,
+    Cloud, Demand, Episode, EpisodeDevice, Instance, Network, Physics, PlacementState, Regime, Slot,
+    SlotTask, Store, EPISODE_FORMAT_VERSION,
 };
 use serde::{Deserialize, Serialize};
 
@@ -79,9 +79,11 @@ fn invalid(name: &str, reason: impl Into<String>) -> ParamError {
 fn list(name: &str, text: &str, sep: char) -> Result<Vec<f64>, ParamError> {
     text.split(sep)
         .map(|x| {
-            x.trim().parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                invalid(name, format!("expected numbers separated by `{sep}`, got `{text}`"))
-            })
+            x.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| invalid(name, format!("expected numbers separated by `{sep}`, got `{text}`")))
         })
         .collect()
 }
@@ -94,7 +96,10 @@ impl DynamicsParams {
             return Err(invalid("n_slots", format!("must lie in 1..={MAX_SLOTS}, got {}", p.n_slots)));
         }
         if p.window >= p.n_slots {
-            return Err(invalid("window", format!("must be below n_slots ({}), got {}", p.n_slots, p.window)));
+            return Err(invalid(
+                "window",
+                format!("must be below n_slots ({}), got {}", p.n_slots, p.window),
+            ));
         }
         for (name, v, lo, hi) in [
             ("slot_s", p.slot_s, 1e-6, 1e6),
@@ -107,7 +112,8 @@ impl DynamicsParams {
                 return Err(invalid(name, format!("must lie in [{lo}, {hi}], got {v}")));
             }
         }
-        for (name, v) in [("p_active", p.p_active), ("shadowing_ar", p.shadowing_ar), ("mobile_share", p.mobile_share)]
+        for (name, v) in
+            [("p_active", p.p_active), ("shadowing_ar", p.shadowing_ar), ("mobile_share", p.mobile_share)]
         {
             if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
                 return Err(invalid(name, format!("must lie in [0, 1], got {v}")));
@@ -119,27 +125,35 @@ impl DynamicsParams {
             if mix.len() != SERVICES.len() || mix.iter().any(|&s| s < 0.0) || mix.iter().sum::<f64>() <= 0.0 {
                 return Err(invalid(
                     "regime_mixes",
-                    format!("regime {r}: expected {} non-negative shares with a positive sum, got `{text}`", SERVICES.len()),
+                    format!(
+                        "regime {r}: expected {} non-negative shares with a positive sum, got `{text}`",
+                        SERVICES.len()
+                    ),
                 ));
             }
             let sum: f64 = mix.iter().sum();
             mixes.push(mix.iter().map(|s| s / sum).collect());
         }
-        let per_regime = |name: &str, text: &str, default: f64, lo: f64, hi: f64| -> Result<Vec<f64>, ParamError> {
-            if text.trim().is_empty() {
-                return Ok(vec![default; mixes.len()]);
-            }
-            let v = list(name, text, ';')?;
-            if v.len() != mixes.len() || v.iter().any(|&x| !(lo..=hi).contains(&x)) {
-                return Err(invalid(
-                    name,
-                    format!("expected {} values in [{lo}, {hi}] (one per regime), got `{text}`", mixes.len()),
-                ));
-            }
-            Ok(v)
-        };
+        let per_regime =
+            |name: &str, text: &str, default: f64, lo: f64, hi: f64| -> Result<Vec<f64>, ParamError> {
+                if text.trim().is_empty() {
+                    return Ok(vec![default; mixes.len()]);
+                }
+                let v = list(name, text, ';')?;
+                if v.len() != mixes.len() || v.iter().any(|&x| !(lo..=hi).contains(&x)) {
+                    return Err(invalid(
+                        name,
+                        format!(
+                            "expected {} values in [{lo}, {hi}] (one per regime), got `{text}`",
+                            mixes.len()
+                        ),
+                    ));
+                }
+                Ok(v)
+            };
         let p_active = per_regime("regime_p_active", &p.regime_p_active, p.p_active, 0.0, 1.0)?;
-        let deadline_scales = per_regime("regime_deadline_scales", &p.regime_deadline_scales, 1.0, 1e-6, 1e6)?;
+        let deadline_scales =
+            per_regime("regime_deadline_scales", &p.regime_deadline_scales, 1.0, 1e-6, 1e6)?;
         if deadline_scales.iter().any(|&x| x <= 0.0) {
             return Err(invalid("regime_deadline_scales", "every scale must be positive"));
         }
@@ -186,7 +200,13 @@ pub type WarmPlacement<'a> = &'a dyn Fn(&Instance) -> Vec<Vec<usize>>;
 /// regime; then per slot: the regime step (after slot 0), the services at a regime
 /// start, the shadowing step (after slot 0), the moves, then the tasks. The warm-up slot
 /// draws from its own stream.
-pub fn generate_episode(sc: &Scenario, dy: &Dynamics, seed: u64, id: &str, warm: Option<WarmPlacement>) -> Episode {
+pub fn generate_episode(
+    sc: &Scenario,
+    dy: &Dynamics,
+    seed: u64,
+    id: &str,
+    warm: Option<WarmPlacement>,
+) -> Episode {
     let p = &sc.params;
     let d = &dy.params;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -258,7 +278,11 @@ pub fn generate_episode(sc: &Scenario, dy: &Dynamics, seed: u64, id: &str, warm:
     let network = Network {
         slot_s: d.slot_s,
         window: d.window,
-        physics: Physics { noise_dbm_per_hz: p.noise_dbm_per_hz, noise_figure_db: p.noise_figure_db, eta_max: p.eta_max },
+        physics: Physics {
+            noise_dbm_per_hz: p.noise_dbm_per_hz,
+            noise_figure_db: p.noise_figure_db,
+            eta_max: p.eta_max,
+        },
         cloud: Cloud { flops: p.cloud_flops },
         edges,
         edge_download_bps: vec![d.edge_download_bps; p.n_edges],
@@ -361,8 +385,12 @@ pub fn generate_episode(sc: &Scenario, dy: &Dynamics, seed: u64, id: &str, warm:
             let best = fits
                 .iter()
                 .filter(|k| fast(k))
-                .max_by(|a, b| network.models[**a].accuracy.total_cmp(&network.models[**b].accuracy).then(b.cmp(a)))
-                .or_else(|| fits.iter().min_by(|a, b| network.models[**a].flops.total_cmp(&network.models[**b].flops)));
+                .max_by(|a, b| {
+                    network.models[**a].accuracy.total_cmp(&network.models[**b].accuracy).then(b.cmp(a))
+                })
+                .or_else(|| {
+                    fits.iter().min_by(|a, b| network.models[**a].flops.total_cmp(&network.models[**b].flops))
+                });
             if let Some(&k) = best {
                 *store = Store { resident: vec![k], downloading: Vec::new() };
             }

@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use super::{SolveOptions, SolverError, Status};
-use crate::model::{Episode, EpisodeEvaluation, EpisodeViolation, Network, PlacementState, Replay, Slot, SlotDecision};
+use crate::model::{
+    Episode, EpisodeEvaluation, EpisodeViolation, Network, PlacementState, Replay, Slot, SlotDecision,
+};
 
 /// A policy that decides slot by slot.
 pub trait OnlinePolicy: Send {
@@ -87,18 +89,22 @@ pub struct EpisodeRun {
 pub fn run_online(policy: &mut dyn OnlinePolicy, ep: &Episode, seed: u64) -> Result<EpisodeRun, RunError> {
     let name = policy.name().to_string();
     let start = Instant::now();
-    policy
-        .reset(&ep.network, &ep.initial, seed)
-        .map_err(|source| RunError::Policy { policy: name.clone(), slot: 0, source })?;
+    policy.reset(&ep.network, &ep.initial, seed).map_err(|source| RunError::Policy {
+        policy: name.clone(),
+        slot: 0,
+        source,
+    })?;
     let reset_s = start.elapsed().as_secs_f64();
     let mut replay = Replay::new(ep);
     let mut decisions = Vec::with_capacity(ep.slots.len());
     let mut decision_s = Vec::with_capacity(ep.slots.len());
     for (t, slot) in ep.slots.iter().enumerate() {
         let start = Instant::now();
-        let d = policy
-            .decide(t, slot, replay.state())
-            .map_err(|source| RunError::Policy { policy: name.clone(), slot: t, source })?;
+        let d = policy.decide(t, slot, replay.state()).map_err(|source| RunError::Policy {
+            policy: name.clone(),
+            slot: t,
+            source,
+        })?;
         decision_s.push(start.elapsed().as_secs_f64());
         replay.step(&d).map_err(|source| RunError::Invalid { policy: name.clone(), source })?;
         decisions.push(d);

@@ -64,12 +64,12 @@ use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 
 use super::env::{
-    decode, encode, location_bin, service_models, OneShotError, ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX, M_MAX,
-    N_MAX, OBS_DIM, Q_MAX,
+    decode, encode, location_bin, service_models, OneShotError, ACT_DIM, ACT_PER_TASK, CACHE_OFFSET, K_MAX,
+    M_MAX, N_MAX, OBS_DIM, Q_MAX,
 };
 use crate::model::{
-    enumerate_options, DownloadPlan, Episode, Instance, EpisodeViolation, Holdings, Network, PlacementState, Replay, Slot, SlotDecision,
-    TaskOptions, EPISODE_FORMAT_VERSION,
+    enumerate_options, DownloadPlan, Episode, EpisodeViolation, Holdings, Instance, Network, PlacementState,
+    Replay, Slot, SlotDecision, TaskOptions, EPISODE_FORMAT_VERSION,
 };
 use crate::rl::train::{Continuous, ContinuousEnv, Env, EnvError, Step};
 use crate::rl::Rng;
@@ -198,7 +198,11 @@ pub fn observe(
         for (k, md) in net.models.iter().enumerate() {
             let f = &mut obs[PLACE_OFFSET + (m * K_MAX + k) * PLACE_FEATURES..][..PLACE_FEATURES];
             f[0] = if store.resident.contains(&k) { 1.0 } else { 0.0 };
-            f[1] = store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| (d.received_mb / md.size_mb) as f32);
+            f[1] = store
+                .downloading
+                .iter()
+                .find(|d| d.model == k)
+                .map_or(0.0, |d| (d.received_mb / md.size_mb) as f32);
             f[2] = (md.size_mb / cap) as f32;
             f[3] = demand[m][k] as f32 / 16.0;
         }
@@ -260,12 +264,18 @@ pub fn decide(
     let hold = Holdings { edges: edge_targets(net, action), devices: device_holds(net, slot, state) };
     let downloads = Some(download_plan(net, state, &hold.edges));
     if slot.tasks.is_empty() {
-        return Ok(OnlineDecoded { decision: SlotDecision { hold, solution: empty_solution(net), downloads }, repaired: 0 });
+        return Ok(OnlineDecoded {
+            decision: SlotDecision { hold, solution: empty_solution(net), downloads },
+            repaired: 0,
+        });
     }
     let kept = kept_resident(state, &hold);
     let inst = net.slot_instance(slot, Some(&kept), "ddpg-online");
     let d = decode(&inst, &onto_available(&inst, action))?;
-    Ok(OnlineDecoded { decision: SlotDecision { hold, solution: d.solution, downloads }, repaired: d.repaired })
+    Ok(OnlineDecoded {
+        decision: SlotDecision { hold, solution: d.solution, downloads },
+        repaired: d.repaired,
+    })
 }
 
 /// The action with the model value of every local or edge task moved onto the models
@@ -390,7 +400,10 @@ where
         }
         let actions = act(&obs).map_err(RunEpisodesError::Act)?;
         if actions.len() != live.len() * ACT_DIM {
-            return Err(OnlineViewError::from(OneShotError::ActionDim { got: actions.len() / live.len().max(1) }).into());
+            return Err(OnlineViewError::from(OneShotError::ActionDim {
+                got: actions.len() / live.len().max(1),
+            })
+            .into());
         }
         for (&i, a) in live.iter().zip(actions.chunks(ACT_DIM)) {
             let ep = &episodes[i];
@@ -444,7 +457,12 @@ pub struct DdpgOnlineEnv {
 impl DdpgOnlineEnv {
     /// An environment over a setting for training run `run` (its seed); fails when the
     /// setting's episodes exceed the sizes.
-    pub fn new(scenario: Scenario, dynamics: Dynamics, cfg: OnlineEnvConfig, run: u64) -> Result<Self, OnlineViewError> {
+    pub fn new(
+        scenario: Scenario,
+        dynamics: Dynamics,
+        cfg: OnlineEnvConfig,
+        run: u64,
+    ) -> Result<Self, OnlineViewError> {
         check_setting(&scenario, &dynamics)?;
         Ok(Self {
             scenario,
@@ -478,7 +496,8 @@ impl DdpgOnlineEnv {
         };
         // The setting was checked against the sizes in `new`, so observing cannot fail;
         // fall back to an all-zero state rather than panic if it ever did.
-        observe(&ep.network, self.t, slot, &self.state, &self.cfg).unwrap_or_else(|_| vec![0.0; ONLINE_OBS_DIM])
+        observe(&ep.network, self.t, slot, &self.state, &self.cfg)
+            .unwrap_or_else(|_| vec![0.0; ONLINE_OBS_DIM])
     }
 }
 
@@ -501,7 +520,12 @@ impl Env for DdpgOnlineEnv {
 
     fn reset(&mut self, rng: &mut Rng) -> Vec<f32> {
         let seed = rng.gen_range(self.seeds.clone());
-        let ep = crate::solvers::online::generate_episode(&self.scenario, &self.dynamics, seed, &format!("train-{seed}"));
+        let ep = crate::solvers::online::generate_episode(
+            &self.scenario,
+            &self.dynamics,
+            seed,
+            &format!("train-{seed}"),
+        );
         let mut sub = Episode {
             format_version: EPISODE_FORMAT_VERSION,
             id: ep.id.clone(),
@@ -510,7 +534,8 @@ impl Env for DdpgOnlineEnv {
             slots: Vec::with_capacity(1),
         };
         sub.network.window = 0;
-        self.scored_tasks = ep.slots[ep.network.window.min(ep.slots.len())..].iter().map(|s| s.tasks.len()).sum();
+        self.scored_tasks =
+            ep.slots[ep.network.window.min(ep.slots.len())..].iter().map(|s| s.tasks.len()).sum();
         self.state = ep.initial.clone();
         self.t = 0;
         self.ep = Some((ep, sub));
@@ -532,7 +557,8 @@ impl Env for DdpgOnlineEnv {
             return Err(EnvError::Other("ddpg-online: no episode after reset".into()));
         };
         let slot = &ep.slots[self.t];
-        let (played, next) = play(sub, slot, &self.state, action).map_err(|e| EnvError::Other(Box::new(e)))?;
+        let (played, next) =
+            play(sub, slot, &self.state, action).map_err(|e| EnvError::Other(Box::new(e)))?;
         let scored = self.t >= ep.network.window;
         let n = self.scored_tasks.max(1) as f64;
         let gain = if scored { played.accuracy_sum } else { 0.0 };

@@ -53,8 +53,11 @@ impl OnlineActor {
     /// output folder holding one in `policy/`. Every problem (missing file, corruption,
     /// other sizes) is a [`CheckpointError`] naming the file.
     pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
-        let (net, meta, state, env, dir) =
-            load_actor::<ONLINE_OBS_DIM, ACT_DIM, OnlineEnvConfig>(dir, ONLINE_POLICY_ALGORITHM, &online_sizes())?;
+        let (net, meta, state, env, dir) = load_actor::<ONLINE_OBS_DIM, ACT_DIM, OnlineEnvConfig>(
+            dir,
+            ONLINE_POLICY_ALGORITHM,
+            &online_sizes(),
+        )?;
         Ok(Self { net, meta, state, env, dir })
     }
 

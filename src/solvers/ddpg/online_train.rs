@@ -22,7 +22,9 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use super::env::ACT_DIM;
-use super::online::{check_setting, run_episodes, DdpgOnlineEnv, OnlineEnvConfig, OnlineViewError, ONLINE_OBS_DIM};
+use super::online::{
+    check_setting, run_episodes, DdpgOnlineEnv, OnlineEnvConfig, OnlineViewError, ONLINE_OBS_DIM,
+};
 use super::online_policy::{online_sizes, ONLINE_POLICY_ALGORITHM};
 use super::policy::{PolicyState, ACTOR_FILE, POLICY_DIR, SUPPORTED_HIDDEN};
 use super::train::default_ddpg_config;
@@ -175,7 +177,9 @@ impl DdpgOnlineTrainConfig {
         if self.env.horizon == 0 {
             return bad("env.horizon must be at least 1".into());
         }
-        for (name, v) in [("env.repair_penalty", self.env.repair_penalty), ("env.reward_scale", self.env.reward_scale)] {
+        for (name, v) in
+            [("env.repair_penalty", self.env.repair_penalty), ("env.reward_scale", self.env.reward_scale)]
+        {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(format!("{name} = {v} must be finite and >= 0"));
             }
@@ -259,7 +263,8 @@ fn run<'a, const H: usize>(
     let val = validation_episodes(&sc, &dy, cfg.val_episodes);
     let mut env = DdpgOnlineEnv::new(sc, dy, cfg.env.clone(), cfg.seed)?;
     let (low, high) = env.action_bounds();
-    let mut agent = Ddpg::<ONLINE_OBS_DIM, ACT_DIM, H>::new(cfg.agent_config(), low, high).map_err(RlError::from)?;
+    let mut agent =
+        Ddpg::<ONLINE_OBS_DIM, ACT_DIM, H>::new(cfg.agent_config(), low, high).map_err(RlError::from)?;
     let train_cfg = TrainConfig {
         total_steps: cfg.steps,
         warmup_steps: cfg.warmup_steps,
@@ -279,11 +284,13 @@ fn run<'a, const H: usize>(
             let scores = run_episodes(&val, &env_cfg, |obs| agent.policy(obs))
                 .map_err(|e| RlError::Env(crate::rl::EnvError::Other(Box::new(e))))?;
             let n = scores.len().max(1) as f64;
-            *last_repaired_eval.borrow_mut() = Some(scores.iter().map(|s| s.repaired as f64).sum::<f64>() / n);
+            *last_repaired_eval.borrow_mut() =
+                Some(scores.iter().map(|s| s.repaired as f64).sum::<f64>() / n);
             Ok(scores.iter().map(|s| s.objective).sum::<f64>() / n)
         })),
         on_new_best: Some({
-            let (best_repaired, policy_dir, env_cfg) = (best_repaired.clone(), policy_dir.clone(), cfg.env.clone());
+            let (best_repaired, policy_dir, env_cfg) =
+                (best_repaired.clone(), policy_dir.clone(), cfg.env.clone());
             Box::new(move |agent: &Ddpg<ONLINE_OBS_DIM, ACT_DIM, H>, step, score| {
                 *best_repaired.borrow_mut() = *last_repaired.borrow();
                 save_online_policy(agent, &policy_dir, seed, step, score, &env_cfg)?;

@@ -154,9 +154,15 @@ impl OneShotPolicy {
     /// training output folder holding one in `policy/`. Every problem (missing file,
     /// corruption, other sizes) is a [`CheckpointError`] naming the file.
     pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
-        let sizes =
-            [("obs_dim", OBS_DIM), ("act_dim", ACT_DIM), ("n_max", N_MAX), ("m_max", M_MAX), ("k_max", K_MAX)];
-        let (net, meta, state, env, dir) = load_actor::<OBS_DIM, ACT_DIM, OneShotConfig>(dir, POLICY_ALGORITHM, &sizes)?;
+        let sizes = [
+            ("obs_dim", OBS_DIM),
+            ("act_dim", ACT_DIM),
+            ("n_max", N_MAX),
+            ("m_max", M_MAX),
+            ("k_max", K_MAX),
+        ];
+        let (net, meta, state, env, dir) =
+            load_actor::<OBS_DIM, ACT_DIM, OneShotConfig>(dir, POLICY_ALGORITHM, &sizes)?;
         Ok(Self { net, meta, state, env, dir })
     }
 

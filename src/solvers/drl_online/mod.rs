@@ -33,7 +33,9 @@ use crate::rl::checkpoint::CheckpointError;
 use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, Solver, SolverError};
-use crate::solvers::online::common::{device_holds, empty_solution, kept_resident, lazy_hold, regime_value, slots_to_resident};
+use crate::solvers::online::common::{
+    device_holds, empty_solution, kept_resident, lazy_hold, regime_value, slots_to_resident,
+};
 use crate::solvers::online::StaticPlacement;
 
 /// Width of a candidate's feature row.
@@ -71,7 +73,11 @@ impl Context {
         if net.models.len() + 1 > SLOTS {
             return Err(SolverError::Config {
                 solver: "drl-online".into(),
-                reason: format!("a zoo of {} models exceeds the {} candidates of a step", net.models.len(), SLOTS - 1),
+                reason: format!(
+                    "a zoo of {} models exceeds the {} candidates of a step",
+                    net.models.len(),
+                    SLOTS - 1
+                ),
             });
         }
         let mut st = StaticPlacement::default();
@@ -123,10 +129,14 @@ impl Context {
                 continue;
             }
             let q = md.service;
-            let best_chosen =
-                chosen.iter().filter(|&&j| net.models[j].service == q).map(|&j| net.models[j].accuracy).fold(0.0, f64::max);
+            let best_chosen = chosen
+                .iter()
+                .filter(|&&j| net.models[j].service == q)
+                .map(|&j| net.models[j].accuracy)
+                .fold(0.0, f64::max);
             let d = slots_to_resident(net, store, k, net.edge_volume_mb(m));
-            let received = store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb / md.size_mb);
+            let received =
+                store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb / md.size_mb);
             let in_static = self.static_targets[m].contains(&k);
             let mix = |g: usize| net.demand.regimes.get(g).and_then(|g| g.mix.get(q)).copied().unwrap_or(0.0);
             let row = [
@@ -197,7 +207,9 @@ impl Context {
                 }
             }
             let net = &self.net;
-            edges.push(lazy_hold(net, &state.edges[m], &chosen, net.edges[m].cache_mb, |k| regime_value(net, slot.regime, k)));
+            edges.push(lazy_hold(net, &state.edges[m], &chosen, net.edges[m].cache_mb, |k| {
+                regime_value(net, slot.regime, k)
+            }));
         }
         let hold = Holdings { edges, devices: device_holds(&self.net, slot, state) };
         let solution = assigner.assign(&self.net, slot, state, &hold, self.seed)?;
@@ -259,7 +271,10 @@ impl PlacementScorer {
         if ck.prior_column != Some(PRIOR) {
             return Err(CheckpointError::Meta {
                 path: dir.join(crate::rl::checkpoint::META_FILE),
-                reason: format!("state.prior_column is {:?}, drl-online needs Some({PRIOR})", ck.prior_column),
+                reason: format!(
+                    "state.prior_column is {:?}, drl-online needs Some({PRIOR})",
+                    ck.prior_column
+                ),
             });
         }
         Ok(PlacementScorer { scorer: FastScorer::from_net(&ck.net, ck.prior_column), step: ck.meta.step })
@@ -297,7 +312,13 @@ impl DrlOnline {
             path: dir.to_path_buf(),
             source: Box::new(e),
         })?;
-        Ok(DrlOnline { name: "drl-online", scorer, assigner: Assigner::new()?, ctx: None, checkpoint: Some(dir.into()) })
+        Ok(DrlOnline {
+            name: "drl-online",
+            scorer,
+            assigner: Assigner::new()?,
+            ctx: None,
+            checkpoint: Some(dir.into()),
+        })
     }
 
     /// The untrained prior (`drl-online-prior`): `static-placement`'s edge targets with
@@ -330,7 +351,12 @@ impl OnlinePolicy for DrlOnline {
         Ok(())
     }
 
-    fn decide(&mut self, _t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+    fn decide(
+        &mut self,
+        _t: usize,
+        slot: &Slot,
+        state: &PlacementState,
+    ) -> Result<SlotDecision, SolverError> {
         let ctx = self.ctx.as_mut().ok_or_else(|| SolverError::Failed {
             solver: self.name.into(),
             reason: "decide called before reset".into(),

@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Assigner, Context, PlacementScorer, FEAT, HIDDEN, PRIOR, SLOTS};
 use crate::model::{Episode, Replay};
+use crate::rl::seeded_rng;
 use crate::rl::set_pg::{SetPg, SetPgConfig};
 use crate::rl::train::{Agent, Transition};
-use crate::rl::seeded_rng;
 use crate::scenario::{seeds, DynamicsParams, ScenarioParams};
 use crate::solver::SolverError;
 
@@ -101,8 +101,9 @@ pub enum TrainError {
 fn parse_params(params: &str) -> Result<(crate::scenario::Scenario, crate::scenario::Dynamics), TrainError> {
     let (mut sp, mut dp) = (ScenarioParams::default(), DynamicsParams::default());
     for kv in params.split_whitespace() {
-        let (k, v) =
-            kv.split_once('=').ok_or_else(|| TrainError::Config(format!("params: expected name=value, got `{kv}`")))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| TrainError::Config(format!("params: expected name=value, got `{kv}`")))?;
         let k = k.replace('-', "_");
         match sp.set(&k, v) {
             Err(crate::scenario::ParamError::Unknown(_)) => dp.set(&k, v),
@@ -169,7 +170,8 @@ fn validate(pool: &mut [Prepared], scorer: &PlacementScorer, assigner: &Assigner
     let (mut buf, mut rows) = (Vec::new(), Vec::new());
     let mut total = 0.0;
     for p in pool.iter_mut() {
-        let (a, _) = rollout(&mut p.ctx, &p.ep, assigner, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))?;
+        let (a, _) =
+            rollout(&mut p.ctx, &p.ep, assigner, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))?;
         total += a;
     }
     Ok(total / pool.len().max(1) as f64)
@@ -182,14 +184,16 @@ pub fn train_drl_online(
     out: &Path,
     progress: &indicatif::ProgressBar,
 ) -> Result<TrainSummary, TrainError> {
-    if cfg.train_episodes == 0 || cfg.val_episodes == 0 || cfg.episodes_per_update == 0 || cfg.eval_every == 0 {
+    if cfg.train_episodes == 0 || cfg.val_episodes == 0 || cfg.episodes_per_update == 0 || cfg.eval_every == 0
+    {
         return Err(TrainError::Config("episode counts and eval_every must be positive".into()));
     }
     if !(cfg.temperature > 0.0 && cfg.lr > 0.0) {
         return Err(TrainError::Config("temperature and lr must be positive".into()));
     }
     let t0 = std::time::Instant::now();
-    let train_seeds = seeds::training(cfg.seed).start..seeds::training(cfg.seed).start + cfg.train_episodes as u64;
+    let train_seeds =
+        seeds::training(cfg.seed).start..seeds::training(cfg.seed).start + cfg.train_episodes as u64;
     let val_start = seeds::VALIDATION.start + VALIDATION_OFFSET;
     progress.set_message("generating episodes");
     let mut pool = prepare(&cfg.params, train_seeds, "train")?;
@@ -198,20 +202,25 @@ pub fn train_drl_online(
     let pg_cfg = SetPgConfig {
         lr: cfg.lr,
         temperature: cfg.temperature,
-        episodes_per_update: cfg.episodes_per_update * pool.first().map_or(1, |p| p.ep.network.edges.len()).max(1),
+        episodes_per_update: cfg.episodes_per_update
+            * pool.first().map_or(1, |p| p.ep.network.edges.len()).max(1),
         grad_clip_norm: 1.0,
         prior_column: Some(PRIOR),
         seed: cfg.seed,
     };
-    let mut agent = SetPg::<FEAT, SLOTS, HIDDEN>::new(pg_cfg).map_err(|e| TrainError::Config(e.to_string()))?;
+    let mut agent =
+        SetPg::<FEAT, SLOTS, HIDDEN>::new(pg_cfg).map_err(|e| TrainError::Config(e.to_string()))?;
     let mut rng = seeded_rng(cfg.seed ^ 0x0d21_0e11);
-    let greedy_of = |agent: &SetPg<FEAT, SLOTS, HIDDEN>| PlacementScorer { scorer: agent.fast_scorer(), step: 0 };
+    let greedy_of =
+        |agent: &SetPg<FEAT, SLOTS, HIDDEN>| PlacementScorer { scorer: agent.fast_scorer(), step: 0 };
 
     progress.set_message("scoring the prior");
     let prior_validation = validate(&mut val, &PlacementScorer::prior_only(), &assigner)?;
     let mut best = (prior_validation, 0usize);
     let env_json = serde_json::json!({ "policy": "drl-online", "params": cfg.params });
-    agent.save_checkpoint(out, 0, env_json.clone()).map_err(|e| TrainError::Write { path: out.display().to_string(), reason: e.to_string() })?;
+    agent
+        .save_checkpoint(out, 0, env_json.clone())
+        .map_err(|e| TrainError::Write { path: out.display().to_string(), reason: e.to_string() })?;
     let mut curve = Vec::new();
     let (mut adv_sum, mut adv_n) = (0.0, 0usize);
     progress.set_length(cfg.updates as u64);
@@ -226,7 +235,9 @@ pub fn train_drl_online(
             next += 1;
             let greedy = greedy_of(&agent);
             let (mut buf, mut rows) = (Vec::new(), Vec::new());
-            let (_, base) = rollout(&mut p.ctx, &p.ep, &assigner, |_, obs, n| greedy.choose(obs, n, &mut buf, &mut rows))?;
+            let (_, base) = rollout(&mut p.ctx, &p.ep, &assigner, |_, obs, n| {
+                greedy.choose(obs, n, &mut buf, &mut rows)
+            })?;
             let m_count = p.ep.network.edges.len();
             let mut obs_rec: Vec<Vec<Vec<f32>>> = vec![Vec::new(); m_count];
             let mut idx_rec: Vec<Vec<usize>> = vec![Vec::new(); m_count];
@@ -275,9 +286,10 @@ pub fn train_drl_online(
             progress.set_message(format!("validation {v:.4} (prior {prior_validation:.4})"));
             if v > best.0 {
                 best = (v, u);
-                agent
-                    .save_checkpoint(out, u as u64, env_json.clone())
-                    .map_err(|e| TrainError::Write { path: out.display().to_string(), reason: e.to_string() })?;
+                agent.save_checkpoint(out, u as u64, env_json.clone()).map_err(|e| TrainError::Write {
+                    path: out.display().to_string(),
+                    reason: e.to_string(),
+                })?;
             }
         }
     }
@@ -289,7 +301,9 @@ pub fn train_drl_online(
         curve,
         seconds: t0.elapsed().as_secs_f64(),
     };
-    crate::io::write_json_atomic(&out.join("train.json"), &summary)
-        .map_err(|e| TrainError::Write { path: out.join("train.json").display().to_string(), reason: e.to_string() })?;
+    crate::io::write_json_atomic(&out.join("train.json"), &summary).map_err(|e| TrainError::Write {
+        path: out.join("train.json").display().to_string(),
+        reason: e.to_string(),
+    })?;
     Ok(summary)
 }

@@ -46,7 +46,13 @@ pub const OPTIMAL_REL_SLACK: f64 = 1e-7;
 /// `Optimal` within HiGHS's absolute gap per sub-MILP or [`OPTIMAL_REL_SLACK`];
 /// `GapLimit` within the relative gap `mip_rel_gap` the solve was allowed; else
 /// `Heuristic`, with the reason.
-pub fn proven_status(bound: f64, objective: f64, mip_rel_gap: f64, blocks: usize, n: f64) -> (Status, String) {
+pub fn proven_status(
+    bound: f64,
+    objective: f64,
+    mip_rel_gap: f64,
+    blocks: usize,
+    n: f64,
+) -> (Status, String) {
     let exact = blocks as f64 * HIGHS_MIP_ABS_GAP / n + OPTIMAL_REL_SLACK * bound.abs() + 1e-9;
     let gap = if bound > 0.0 { ((bound - objective) / bound).max(0.0) } else { 0.0 };
     if bound - objective <= exact {

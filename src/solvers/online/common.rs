@@ -45,7 +45,13 @@ pub fn assign(
 /// resident models outside the target by decreasing `priority`, while they fit. A
 /// download outside the target is dropped (it would hold storage and, in the default
 /// order, bandwidth).
-pub fn lazy_hold(net: &Network, store: &Store, target: &[usize], cap_mb: f64, priority: impl Fn(usize) -> f64) -> Vec<usize> {
+pub fn lazy_hold(
+    net: &Network,
+    store: &Store,
+    target: &[usize],
+    cap_mb: f64,
+    priority: impl Fn(usize) -> f64,
+) -> Vec<usize> {
     let size = |k: usize| net.models[k].size_mb;
     let (mut used, mut hold) = (0.0, Vec::new());
     for &k in target {
@@ -84,7 +90,11 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
         let store = &state.devices[n];
         let value = |k: usize| {
             let d = slots_to_resident(net, store, k, net.device_volume_mb(n));
-            if d.is_finite() { net.models[k].accuracy * stay.powf(d) } else { 0.0 }
+            if d.is_finite() {
+                net.models[k].accuracy * stay.powf(d)
+            } else {
+                0.0
+            }
         };
         let best = (0..net.models.len())
             .filter(|&k| {

@@ -125,11 +125,11 @@ pub fn generate_episode(
 ) -> crate::model::Episode {
     use crate::solver::{SolveOptions, Solver};
     // No time limit: the episode must not depend on the machine's speed.
-    let warm = |inst: &crate::model::Instance| {
-        match crate::solvers::Milp::default().solve(inst, &SolveOptions::default()) {
-            Ok(rep) => rep.solution.edge_cache,
-            Err(_) => vec![Vec::new(); inst.edges.len()],
-        }
+    let warm = |inst: &crate::model::Instance| match crate::solvers::Milp::default()
+        .solve(inst, &SolveOptions::default())
+    {
+        Ok(rep) => rep.solution.edge_cache,
+        Err(_) => vec![Vec::new(); inst.edges.len()],
     };
     crate::scenario::generate_episode(sc, dy, seed, id, Some(&warm))
 }

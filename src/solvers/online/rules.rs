@@ -30,7 +30,11 @@ fn decide_with_targets(
     opts: &SolveOptions,
 ) -> Result<SlotDecision, SolverError> {
     let edges = (0..net.edges.len())
-        .map(|m| lazy_hold(net, &state.edges[m], &targets[m], net.edges[m].cache_mb, |k| regime_value(net, slot.regime, k)))
+        .map(|m| {
+            lazy_hold(net, &state.edges[m], &targets[m], net.edges[m].cache_mb, |k| {
+                regime_value(net, slot.regime, k)
+            })
+        })
         .collect();
     let hold = Holdings { edges, devices: device_holds(net, slot, state) };
     let solution = assign(inner, net, slot, state, &hold, opts)?;
@@ -60,7 +64,8 @@ impl Default for StaticPlacement {
 /// Tasks of one slot drawn from the demand model under regime `r`, with planning gains.
 pub fn sample_tasks(net: &Network, r: usize, rng: &mut ChaCha8Rng) -> Vec<SlotTask> {
     let reg = &net.demand.regimes[r];
-    let uniform = |rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)| if hi > lo { rng.gen_range(lo..hi) } else { lo };
+    let uniform =
+        |rng: &mut ChaCha8Rng, (lo, hi): (f64, f64)| if hi > lo { rng.gen_range(lo..hi) } else { lo };
     net.devices
         .iter()
         .enumerate()
@@ -115,7 +120,8 @@ impl OnlinePolicy for StaticPlacement {
                 e.units = e.units.saturating_mul(f).min(crate::model::limits::MAX_UNITS);
             }
             let inst = big.slot_instance(&Slot { regime: 0, tasks }, None, "long-run");
-            let opts = SolveOptions { time_limit: Some(std::time::Duration::from_secs(20)), ..slot_opts(seed, 0) };
+            let opts =
+                SolveOptions { time_limit: Some(std::time::Duration::from_secs(20)), ..slot_opts(seed, 0) };
             let rep = self.inner.solve(&inst, &opts)?;
             self.targets = rep.solution.edge_cache;
         }
@@ -216,11 +222,9 @@ impl OnlinePolicy for Lfu {
             let inst = net.slot_instance(slot, None, "lfu");
             for (i, task) in slot.tasks.iter().enumerate() {
                 let opts = crate::model::options::task_options(&inst, i);
-                let best = opts
-                    .edge
-                    .iter()
-                    .map(|o| o.model)
-                    .max_by(|&a, &b| net.models[a].accuracy.total_cmp(&net.models[b].accuracy).then(b.cmp(&a)));
+                let best = opts.edge.iter().map(|o| o.model).max_by(|&a, &b| {
+                    net.models[a].accuracy.total_cmp(&net.models[b].accuracy).then(b.cmp(&a))
+                });
                 if let Some(k) = best {
                     self.counts[task.edge][k] += 1.0;
                 }
@@ -279,7 +283,10 @@ impl Hysteresis {
         edges: &[Vec<usize>],
         opts: &SolveOptions,
     ) -> Result<Vec<f64>, SolverError> {
-        let resident = Holdings { edges: edges.to_vec(), devices: state.devices.iter().map(|s| s.resident.clone()).collect() };
+        let resident = Holdings {
+            edges: edges.to_vec(),
+            devices: state.devices.iter().map(|s| s.resident.clone()).collect(),
+        };
         let inst = net.slot_instance(slot, Some(&resident), "hysteresis");
         let sol = self.inner.solve(&inst, opts)?.solution;
         let mut v = vec![0.0; net.edges.len()];
@@ -312,7 +319,8 @@ impl OnlinePolicy for Hysteresis {
         let net = self.net.clone().ok_or_else(|| not_reset("hysteresis"))?;
         let opts = slot_opts(self.seed, t);
         if !slot.tasks.is_empty() {
-            let star = self.inner.solve(&net.slot_instance(slot, None, "hysteresis"), &opts)?.solution.edge_cache;
+            let star =
+                self.inner.solve(&net.slot_instance(slot, None, "hysteresis"), &opts)?.solution.edge_cache;
             let both: Vec<Vec<usize>> = star
                 .iter()
                 .zip(&self.targets)
@@ -327,7 +335,8 @@ impl OnlinePolicy for Hysteresis {
                     .iter()
                     .filter(|k| !store.resident.contains(k))
                     .map(|&k| {
-                        let got = store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb);
+                        let got =
+                            store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb);
                         net.models[k].size_mb - got
                     })
                     .sum();

@@ -49,7 +49,12 @@ fn clamp(info: &PolicyInfo, x: &[f64]) -> Vec<f64> {
 }
 
 /// Mean `A_ep` of `info` with `params` over `episodes`, in parallel over episodes.
-pub fn mean_objective(info: &PolicyInfo, params: &[f64], episodes: &[Episode], seed: u64) -> Result<f64, SolverError> {
+pub fn mean_objective(
+    info: &PolicyInfo,
+    params: &[f64],
+    episodes: &[Episode],
+    seed: u64,
+) -> Result<f64, SolverError> {
     let values: Result<Vec<f64>, SolverError> = episodes
         .par_iter()
         .map(|ep| {
@@ -78,7 +83,8 @@ impl CostFunction for Cost<'_> {
             return Ok(f64::INFINITY);
         }
         drop(h);
-        let v = mean_objective(self.info, &p, self.episodes, self.seed).map_err(|e| ArgminError::msg(e.to_string()))?;
+        let v = mean_objective(self.info, &p, self.episodes, self.seed)
+            .map_err(|e| ArgminError::msg(e.to_string()))?;
         self.history.lock().map_err(|_| ArgminError::msg("poisoned"))?.push((p, v));
         Ok(-v)
     }
@@ -86,7 +92,12 @@ impl CostFunction for Cost<'_> {
 
 /// Tunes `info`'s parameters on `episodes` with at most `budget` evaluations, starting
 /// from its defaults.
-pub fn tune(info: &PolicyInfo, episodes: &[Episode], budget: usize, seed: u64) -> Result<TuneReport, SolverError> {
+pub fn tune(
+    info: &PolicyInfo,
+    episodes: &[Episode],
+    budget: usize,
+    seed: u64,
+) -> Result<TuneReport, SolverError> {
     let fail = |reason: String| SolverError::Failed { solver: info.name.to_string(), reason };
     if info.params.is_empty() {
         return Err(fail("has no parameters to tune".into()));
@@ -102,17 +113,15 @@ pub fn tune(info: &PolicyInfo, episodes: &[Episode], budget: usize, seed: u64) -
         v[i] = if x0[i] + step <= s.hi { x0[i] + step } else { x0[i] - step };
         simplex.push(v);
     }
-    let cost = Cost { info, episodes, seed, history: Mutex::new(vec![(x0.clone(), default_objective)]), budget };
+    let cost =
+        Cost { info, episodes, seed, history: Mutex::new(vec![(x0.clone(), default_objective)]), budget };
     let solver = NelderMead::new(simplex).with_sd_tolerance(1e-4).map_err(|e| fail(e.to_string()))?;
     let res = Executor::new(cost, solver)
         .configure(|state| state.max_iters(budget as u64))
         .run()
         .map_err(|e| fail(e.to_string()))?;
     let history = res.problem.problem.map(|c| c.history.into_inner().unwrap_or_default()).unwrap_or_default();
-    let (params, objective) = history
-        .iter()
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .cloned()
-        .unwrap_or((x0, default_objective));
+    let (params, objective) =
+        history.iter().max_by(|a, b| a.1.total_cmp(&b.1)).cloned().unwrap_or((x0, default_objective));
     Ok(TuneReport { params, objective, default_objective, history })
 }
