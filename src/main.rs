@@ -124,6 +124,10 @@ struct BenchOnlineArgs {
     /// Skip the hindsight optimum.
     #[arg(long)]
     no_hindsight: bool,
+    /// Folder of the learned policies' checkpoints (`<dir>/<policy>/seed<k>/`: every
+    /// seed runs).
+    #[arg(long, default_value = "models")]
+    models_dir: PathBuf,
     /// Time limit of each hindsight solve, seconds (default none: every optimum proven).
     #[arg(long)]
     time_limit: Option<f64>,
@@ -815,6 +819,7 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
             out_dir: a.out_dir,
             sets: online,
             policies: policies().iter().map(|p| p.name.to_string()).collect(),
+            models_dir: a.models_dir.clone(),
             hindsight: true,
             hindsight_time_limit: None,
             fresh: a.fresh,
@@ -1184,6 +1189,7 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
         out_dir: a.out_dir,
         sets,
         policies,
+        models_dir: a.models_dir,
         hindsight: !a.no_hindsight,
         hindsight_time_limit: match a.time_limit {
             Some(t) if !(t.is_finite() && t > 0.0) => {

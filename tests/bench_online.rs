@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use dnnrm::bench::online::{
-    episode_hash, gap_closed, online_table, run_online_suite, CachedOptimum, HindsightCache,
-    OnlineSuiteConfig,
+    episode_hash, gap_closed, online_table, run_online_suite, update_summary, CachedOptimum, HindsightCache,
+    OnlineSuiteConfig, SUMMARY_MARKER,
 };
 use dnnrm::io::csvfiles::read_episode_specs;
 use dnnrm::io::{ResultRow, RowStatus};
@@ -93,6 +93,35 @@ fn the_table_and_the_gap_closed_are_computed_by_hand() {
         "hindsight first:\n{table}"
     );
     assert!(table.contains("Best rule-based policy on these episodes: `lfu`"));
+    assert!(!table.contains("training seeds"), "no learned policy with seeds here");
+}
+
+#[test]
+fn a_learned_policy_is_reported_over_its_training_seeds() {
+    // Hindsight 0.8, 0.6 (mean 0.7); lfu 0.6 (the best rule); y with seed 0: 0.7, 0.5
+    // (0.6, closes 0) and seed 1: 0.72, 0.56 (0.64, closes 0.4).
+    let seeded = |instance: &str, objective: f64, seed: u64| ResultRow {
+        seed,
+        ..row(instance, "y", objective, Some(objective / if instance == "e0" { 0.8 } else { 0.6 }))
+    };
+    let rows = vec![
+        row("e0", "hindsight", 0.8, Some(1.0)),
+        row("e1", "hindsight", 0.6, Some(1.0)),
+        row("e0", "lfu", 0.7, Some(0.875)),
+        row("e1", "lfu", 0.5, Some(0.5 / 0.6)),
+        seeded("e0", 0.7, 0),
+        seeded("e1", 0.5, 0),
+        seeded("e0", 0.72, 1),
+        seeded("e1", 0.56, 1),
+    ];
+    let table = online_table(&rows, &["lfu"]);
+    let y = table.lines().find(|l| l.starts_with("| y ")).expect("y row");
+    // 2 episodes, 2 seeds, mean of the four runs 0.62, gap closed (0.62 - 0.6) / 0.1 = 0.2.
+    assert!(y.starts_with("| y | 2 | 2 | 0.6200 ±"), "{y}");
+    assert!(y.contains("| 0.200 |"), "{y}");
+    let line = table.lines().find(|l| l.contains("`y` over 2 training seeds")).expect("seed line");
+    assert!(line.contains("(0, 1)") && line.contains("0.6000, 0.6400"), "{line}");
+    assert!(line.contains("gap closed vs best rule 0.200"), "{line}");
 }
 
 #[test]
@@ -138,6 +167,7 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
         out_dir: d.join("results"),
         sets: vec!["online-t".into()],
         policies: vec!["static-placement".into(), "myopic".into()],
+        models_dir: d.join("models"),
         hindsight: false,
         hindsight_time_limit: None,
         fresh: false,
@@ -160,5 +190,20 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
     assert_eq!(e1(&rows), e1(&again), "resumed, not rerun");
     let md = std::fs::read_to_string(d.join("results/online.md")).expect("summary");
     assert!(md.contains("## online-t") && md.contains("| myopic |"));
+    let summary = std::fs::read_to_string(d.join("results/summary.md")).expect("summary.md");
+    assert!(summary.contains(SUMMARY_MARKER) && summary.contains("## Online targets"), "{summary}");
+    std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn the_online_section_of_the_summary_is_replaced_and_the_rest_kept() {
+    let d = temp_dir("summary");
+    let p = d.join("summary.md");
+    update_summary(&p, "first\n").expect("written");
+    assert_eq!(std::fs::read_to_string(&p).expect("read"), format!("{SUMMARY_MARKER}\nfirst\n"));
+    std::fs::write(&p, format!("# static\n\ntables\n\n{SUMMARY_MARKER}\nold online\n")).expect("write");
+    update_summary(&p, "new online\n").expect("written");
+    let text = std::fs::read_to_string(&p).expect("read");
+    assert_eq!(text, format!("# static\n\ntables\n\n{SUMMARY_MARKER}\nnew online\n"));
     std::fs::remove_dir_all(&d).ok();
 }

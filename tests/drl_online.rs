@@ -53,6 +53,12 @@ fn the_untrained_prior_holds_static_placements_edge_targets() {
                 "seed {seed} slot {t}: same edge and device holdings"
             );
         }
+        // With the rules' per-slot optimum it is `static-placement`, slot for slot.
+        let mut exact = DrlOnline::prior_with(Assigner::exact());
+        let c = run_online(&mut exact, &ep, seed).expect("valid run");
+        for (t, (x, y)) in c.evaluation.per_slot.iter().zip(&b.evaluation.per_slot).enumerate() {
+            assert!((x - y).abs() <= 1e-6, "seed {seed} slot {t}: {x} vs {y}");
+        }
         // Same placement, a different assignment: within a few percent of the per-slot optimum.
         assert!(
             a.evaluation.objective >= 0.95 * b.evaluation.objective,

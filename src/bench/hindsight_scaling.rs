@@ -18,7 +18,7 @@ use crate::solver::{SolveOptions, Status};
 use crate::solvers::Hindsight;
 
 /// Parameters of the `online-default` episode set (MODEL.md §9.3), as in its spec.
-pub const ONLINE_DEFAULT: &str = "n_slots=30 init=warm window=5 share_mcu=0.5 regime_deadline_scales=1;0.5;1";
+pub const ONLINE_DEFAULT: &str = crate::scenario::ONLINE_DEFAULT_PARAMS;
 
 /// The points of the table, `(T, N)`: `T` in {10, 20, 30, 40} at `N = 50`, then `N` in
 /// {25, 100} at `T = 30` (`(30, 50)` is shared by both lines).

@@ -153,6 +153,12 @@ pub fn run_suite(cfg: &SuiteConfig) -> Result<SuiteOutcome, SuiteError> {
         extra.push(plot_md);
         let md = summary_markdown(&cfg.command, &all_sets, &extra);
         let path = cfg.out_dir.join("summary.md");
+        // The online suite's section (from its marker on) stays.
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let md = match old.find(super::online::SUMMARY_MARKER) {
+            Some(i) => format!("{}\n\n{}", md.trim_end(), &old[i..]),
+            None => md,
+        };
         write_atomic(&path, md.as_bytes())?;
         out.written.push(path);
     }

@@ -39,8 +39,7 @@ use crate::scenario::{seeds, Dynamics, DynamicsParams, ParamError, Scenario, Sce
 
 /// The `online-default` setting (scenario and dynamics parameters, as in the `params`
 /// column of `instances/online-*.csv`).
-pub const ONLINE_DEFAULT_SETTING: &str =
-    "n_slots=30 init=warm window=5 share_mcu=0.5 regime_deadline_scales=1;0.5;1";
+pub const ONLINE_DEFAULT_SETTING: &str = crate::scenario::ONLINE_DEFAULT_PARAMS;
 
 /// Offset of the validation episodes' seeds inside [`seeds::VALIDATION`] (away from the
 /// one-shot validation instances at its start).

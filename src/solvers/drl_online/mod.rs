@@ -7,6 +7,8 @@
 //! rule-based policies; each slot's tasks are then assigned on the resident placement
 //! by the `drl` scheme (its trained scorer and exact packer) with `greedy-ls` as a
 //! safeguard: the better of the two answers, by the evaluator, is played.
+//! `drl-online-milp` plays the same learned placement with the rules' per-slot optimum
+//! instead, so it measures the placement alone against the rule-based policies.
 //!
 //! The untrained policy is `static-placement`: the prior column scores the models of the
 //! long-run placement (computed at reset as `static-placement` does) above the stop
@@ -34,7 +36,7 @@ use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, Solver, SolverError};
 use crate::solvers::online::common::{
-    device_holds, empty_solution, kept_resident, lazy_hold, regime_value, slots_to_resident,
+    assign, device_holds, empty_solution, kept_resident, lazy_hold, regime_value, slots_to_resident,
 };
 use crate::solvers::online::StaticPlacement;
 
@@ -217,18 +219,26 @@ impl Context {
     }
 }
 
-/// The per-slot assignment of `drl-online`: `drl` on the resident placement, with
-/// `greedy-ls` as a safeguard (the better answer by the evaluator).
-pub struct Assigner {
-    drl: Box<dyn Solver>,
-    ls: crate::solvers::GreedyLocalSearch,
+/// The per-slot assignment of `drl-online` on the resident placement.
+pub enum Assigner {
+    /// `drl` with `greedy-ls` as a safeguard (the better answer by the evaluator): the
+    /// real-time assignment of `drl-online`.
+    Fast { drl: Box<dyn Solver>, ls: crate::solvers::GreedyLocalSearch },
+    /// The per-slot optimum (`milp`), as the rule-based policies assign: the learned
+    /// placement judged with the rules' assignment (`drl-online-milp`).
+    Exact(crate::solvers::milp::Milp),
 }
 
 impl Assigner {
-    /// `drl` from its default checkpoint.
+    /// The fast assignment, `drl` from its default checkpoint.
     pub fn new() -> Result<Self, SolverError> {
         let drl = crate::solvers::registry::create("drl", &Default::default())?;
-        Ok(Assigner { drl, ls: crate::solvers::GreedyLocalSearch })
+        Ok(Assigner::Fast { drl, ls: crate::solvers::GreedyLocalSearch })
+    }
+
+    /// The per-slot optimum.
+    pub fn exact() -> Self {
+        Assigner::Exact(crate::solvers::milp::Milp::default())
     }
 
     pub fn assign(
@@ -239,15 +249,19 @@ impl Assigner {
         hold: &Holdings,
         seed: u64,
     ) -> Result<Solution, SolverError> {
+        let opts = SolveOptions { seed, ..SolveOptions::default() };
+        let (drl, ls) = match self {
+            Assigner::Exact(milp) => return assign(milp, net, slot, state, hold, &opts),
+            Assigner::Fast { drl, ls } => (drl, ls),
+        };
         if slot.tasks.is_empty() {
             return Ok(empty_solution(net));
         }
         let kept = kept_resident(state, hold);
         let inst = net.slot_instance(slot, Some(&kept), "slot");
-        let opts = SolveOptions { seed, ..SolveOptions::default() };
         let score = |s: &Solution| crate::model::evaluate(&inst, s).map(|e| e.objective).ok();
-        let a = self.drl.solve(&inst, &opts)?.solution;
-        let b = self.ls.solve(&inst, &opts)?.solution;
+        let a = drl.solve(&inst, &opts)?.solution;
+        let b = ls.solve(&inst, &opts)?.solution;
         Ok(match (score(&a), score(&b)) {
             (Some(x), Some(y)) if y > x => b,
             (Some(_), _) => a,
@@ -307,30 +321,39 @@ pub struct DrlOnline {
 impl DrlOnline {
     /// The trained policy of `dir`.
     pub fn load(dir: &Path) -> Result<Self, SolverError> {
+        Self::load_with(dir, "drl-online", Assigner::new()?)
+    }
+
+    /// The trained placement of `dir` with the rules' per-slot optimum
+    /// (`drl-online-milp`): what the learned placement is worth, assignment aside.
+    pub fn load_exact(dir: &Path) -> Result<Self, SolverError> {
+        Self::load_with(dir, "drl-online-milp", Assigner::exact())
+    }
+
+    fn load_with(dir: &Path, name: &'static str, assigner: Assigner) -> Result<Self, SolverError> {
         let scorer = PlacementScorer::load(dir).map_err(|e| SolverError::Checkpoint {
-            solver: "drl-online".into(),
+            solver: name.into(),
             path: dir.to_path_buf(),
             source: Box::new(e),
         })?;
-        Ok(DrlOnline {
-            name: "drl-online",
-            scorer,
-            assigner: Assigner::new()?,
-            ctx: None,
-            checkpoint: Some(dir.into()),
-        })
+        Ok(DrlOnline { name, scorer, assigner, ctx: None, checkpoint: Some(dir.into()) })
     }
 
     /// The untrained prior (`drl-online-prior`): `static-placement`'s edge targets with
     /// the `drl` assignment.
     pub fn prior() -> Result<Self, SolverError> {
-        Ok(DrlOnline {
+        Ok(Self::prior_with(Assigner::new()?))
+    }
+
+    /// The untrained prior with the given assignment.
+    pub fn prior_with(assigner: Assigner) -> Self {
+        DrlOnline {
             name: "drl-online-prior",
             scorer: PlacementScorer::prior_only(),
-            assigner: Assigner::new()?,
+            assigner,
             ctx: None,
             checkpoint: None,
-        })
+        }
     }
 }
 

@@ -51,14 +51,14 @@ impl Default for DrlOnlineTrainConfig {
     fn default() -> Self {
         DrlOnlineTrainConfig {
             seed: 0,
-            params: "n_slots=30 init=warm window=5 share_mcu=0.5 regime_deadline_scales=1;0.5;1".into(),
+            params: crate::scenario::ONLINE_DEFAULT_PARAMS.into(),
             train_episodes: 16,
             val_episodes: 6,
-            updates: 40,
+            updates: 60,
             episodes_per_update: 8,
-            lr: 3e-3,
+            lr: 5e-3,
             temperature: 0.05,
-            eval_every: 5,
+            eval_every: 10,
         }
     }
 }

@@ -9,13 +9,19 @@ pub mod tune;
 pub use mpc::Mpc;
 pub use rules::{Hysteresis, Lfu, Myopic, StaticPlacement};
 
+use std::path::Path;
+
 use crate::solver::online::OnlinePolicy;
 use crate::solver::SolverError;
+use crate::solvers::drl_online::{DrlOnline, DEFAULT_CHECKPOINT};
 
 pub use tune::ParamSpec;
 
 /// What a registry entry's builder returns (a learned policy may fail to load).
 pub type Built = Result<Box<dyn OnlinePolicy>, SolverError>;
+
+/// Loads a learned policy from one checkpoint folder.
+pub type LoadCheckpoint = fn(&Path) -> Built;
 
 /// A registered online policy.
 pub struct PolicyInfo {
@@ -27,6 +33,11 @@ pub struct PolicyInfo {
     pub defaults: &'static [f64],
     /// Builds the policy with the given parameter values (in the order of `params`).
     pub build_with: fn(&[f64]) -> Built,
+    /// A rule-based baseline (the "best rule" of MODEL.md §9.5 is the best of these).
+    pub rule_based: bool,
+    /// A learned policy with one checkpoint per training seed: the folder under
+    /// `models/` holding `seed<k>/`, and how to load one (the bench runs every seed).
+    pub checkpoints: Option<(&'static str, LoadCheckpoint)>,
 }
 
 impl PolicyInfo {
@@ -34,6 +45,14 @@ impl PolicyInfo {
     pub fn build(&self) -> Result<Box<dyn OnlinePolicy>, SolverError> {
         (self.build_with)(self.defaults)
     }
+}
+
+fn drl_online(dir: &Path) -> Built {
+    Ok(Box::new(DrlOnline::load(dir)?))
+}
+
+fn drl_online_milp(dir: &Path) -> Built {
+    Ok(Box::new(DrlOnline::load_exact(dir)?))
 }
 
 /// Every online policy, in report order.
@@ -45,6 +64,8 @@ pub fn policies() -> &'static [PolicyInfo] {
             params: &[],
             defaults: &[],
             build_with: |_| Ok(Box::new(StaticPlacement::default())),
+            rule_based: true,
+            checkpoints: None,
         },
         PolicyInfo {
             name: "lfu",
@@ -52,6 +73,8 @@ pub fn policies() -> &'static [PolicyInfo] {
             params: &[ParamSpec { name: "decay", lo: 0.0, hi: 1.0 }],
             defaults: &rules::LFU_DEFAULTS,
             build_with: |p| Ok(Box::new(Lfu::new(p[0]))),
+            rule_based: true,
+            checkpoints: None,
         },
         PolicyInfo {
             name: "myopic",
@@ -59,6 +82,8 @@ pub fn policies() -> &'static [PolicyInfo] {
             params: &[],
             defaults: &[],
             build_with: |_| Ok(Box::new(Myopic::default())),
+            rule_based: true,
+            checkpoints: None,
         },
         PolicyInfo {
             name: "hysteresis",
@@ -69,6 +94,8 @@ pub fn policies() -> &'static [PolicyInfo] {
             ],
             defaults: &rules::HYSTERESIS_DEFAULTS,
             build_with: |p| Ok(Box::new(Hysteresis::new(p[0], p[1]))),
+            rule_based: true,
+            checkpoints: None,
         },
         PolicyInfo {
             name: "mpc",
@@ -76,6 +103,8 @@ pub fn policies() -> &'static [PolicyInfo] {
             params: &[ParamSpec { name: "horizon", lo: 1.0, hi: 10.0 }],
             defaults: &mpc::MPC_DEFAULTS,
             build_with: |p| Ok(Box::new(Mpc::new(p[0]))),
+            rule_based: true,
+            checkpoints: None,
         },
         PolicyInfo {
             name: "ddpg-online",
@@ -83,20 +112,37 @@ pub fn policies() -> &'static [PolicyInfo] {
             params: &[],
             defaults: &[],
             build_with: |_| crate::solvers::ddpg::online_policy::build_default(),
+            rule_based: false,
+            checkpoints: Some(("ddpg-online", |dir| {
+                Ok(Box::new(crate::solvers::ddpg::online_policy::DdpgOnline::load(dir)?))
+            })),
         },
         PolicyInfo {
             name: "drl-online",
             description: "the proposed scheme: a learned edge placement (trained scorer over the models that fit, static-placement as its prior) with the drl assignment",
             params: &[],
             defaults: &[],
-            build_with: |_| Ok(Box::new(crate::solvers::drl_online::DrlOnline::load(std::path::Path::new(crate::solvers::drl_online::DEFAULT_CHECKPOINT))?)),
+            build_with: |_| drl_online(Path::new(DEFAULT_CHECKPOINT)),
+            rule_based: false,
+            checkpoints: Some(("drl-online", drl_online)),
+        },
+        PolicyInfo {
+            name: "drl-online-milp",
+            description: "drl-online's learned edge placement with the rules' per-slot optimum (milp) instead of the drl assignment",
+            params: &[],
+            defaults: &[],
+            build_with: |_| drl_online_milp(Path::new(DEFAULT_CHECKPOINT)),
+            rule_based: false,
+            checkpoints: Some(("drl-online", drl_online_milp)),
         },
         PolicyInfo {
             name: "drl-online-prior",
             description: "drl-online untrained: its prior (static-placement's edge targets) with the drl assignment",
             params: &[],
             defaults: &[],
-            build_with: |_| Ok(Box::new(crate::solvers::drl_online::DrlOnline::prior()?)),
+            build_with: |_| Ok(Box::new(DrlOnline::prior()?)),
+            rule_based: false,
+            checkpoints: None,
         },
     ];
     POLICIES
