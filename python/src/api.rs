@@ -358,12 +358,11 @@ fn solve_options(seed: u64, time_limit: Option<f64>, threads: usize) -> PyResult
     Ok(SolveOptions { seed, time_limit, threads })
 }
 
+/// A solver and its optional fallback.
+type SolverPair = (Box<dyn Solver>, Option<Box<dyn Solver>>);
+
 /// The solver and fallback of a solve, built from the registry (settings checked).
-fn build_solvers(
-    solver: &str,
-    settings: &SolverSettings,
-    fallback: Option<&str>,
-) -> PyResult<(Box<dyn Solver>, Option<Box<dyn Solver>>)> {
+fn build_solvers(solver: &str, settings: &SolverSettings, fallback: Option<&str>) -> PyResult<SolverPair> {
     let s = dnnrm::solvers::create(solver, settings).map_err(|e| dnnrm_err(&e))?;
     let fb = match fallback {
         Some(f) if f == solver => return Err(msg(format!("fallback cannot be the solver itself (`{f}`)"))),

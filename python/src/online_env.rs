@@ -638,11 +638,11 @@ impl OnlineEnvs {
         });
         // Hindsight of the episodes the step played (before an autoreset replaced them).
         let played: Vec<Option<HindsightInfo>> = match &res {
-            Ok(outs) => outs
+            Ok(outs) if self.hindsight => outs
                 .iter()
                 .map(|o| self.cache.lock().ok().and_then(|c| c.get(&self.source.key(o.seed)).cloned()))
                 .collect(),
-            Err(_) => Vec::new(),
+            _ => Vec::new(),
         };
         self.subs = subs;
         let outs = res?;
