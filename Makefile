@@ -24,7 +24,8 @@ test: deps python
 	$(MAKE) test-python
 
 ## The Python door (python/, docs/python.md): builds the abi3 wheel with maturin in the
-## shared target/ (the core and HiGHS are not rebuilt) and installs it into .venv.
+## shared target/ (HiGHS and the core of `cargo build --release` are reused) and
+## installs it into .venv (created by `make deps`).
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 python: deps
