@@ -4,7 +4,7 @@ BIN := target/release/dnnrm
 JOBS ?=
 JOBS_FLAG := $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: all deps build test bench bench-full train train-ddpg train-drl check-rl clippy fmt fuzz
+.PHONY: all deps build test bench bench-full train train-ddpg train-drl check-rl clippy fmt fuzz python test-python bench-python
 
 SETS ?= all
 DRL_SEEDS ?= 0 1 2 3 4
@@ -17,9 +17,30 @@ deps:
 build: deps
 	$(CARGO) build --release
 
-## Tests run in release: dfdx and HiGHS are far too slow unoptimised.
-test: deps
+## Tests run in release: dfdx and HiGHS are far too slow unoptimised. The core's tests,
+## then the Python door's (pytest in .venv, against the wheel and the CLI).
+test: deps python
 	$(CARGO) test --release
+	$(MAKE) test-python
+
+## The Python door (python/, docs/python.md): builds the abi3 wheel with maturin in the
+## shared target/ (HiGHS and the core of `cargo build --release` are reused) and
+## installs it into .venv (created by `make deps`).
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+python: deps
+	rm -f target/wheels/dnnrm-*.whl
+	$(VENV)/bin/maturin build --release -m python/Cargo.toml -i $(PYTHON) -o target/wheels
+	$(PYTHON) -m pip install -q --force-reinstall --no-deps target/wheels/dnnrm-*.whl
+
+## The Python tests alone (the CLI they compare with is built first).
+test-python:
+	$(CARGO) build --release
+	$(PYTHON) -m pytest python/tests -q
+
+## Environment throughput and the overhead of `solve` from Python, on one core.
+bench-python: python
+	RAYON_NUM_THREADS=1 taskset -c 1 $(PYTHON) python/bench/throughput.py
 
 ## Runs every registered solver (learned ones from the committed checkpoints in
 ## models/) on every instance set, then the MILP scaling table; writes results/*.csv,
@@ -62,6 +83,7 @@ fuzz: deps
 
 clippy: deps
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) clippy --release -p dnnrm-python -- -D warnings
 
 fmt:
-	$(CARGO) fmt
+	$(CARGO) fmt --all

@@ -61,7 +61,12 @@ pub fn parse_solution(text: &str, path: &Path) -> Result<Solution, IoError> {
 /// its field, e.g. `slots[3].tasks[7].deadline_s`.
 pub fn read_episode(path: &Path) -> Result<Episode, IoError> {
     let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
-    let ep: Episode = parse_json(&text, path)?;
+    parse_episode(&text, path)
+}
+
+/// [`read_episode`] on text already read; `path` names the source in errors.
+pub fn parse_episode(text: &str, path: &Path) -> Result<Episode, IoError> {
+    let ep: Episode = parse_json(text, path)?;
     ep.validate().map_err(|e| IoError::Field {
         path: path.to_path_buf(),
         field: e.field,
