@@ -187,7 +187,7 @@ pub struct Lfu {
 }
 
 /// Tuned default of `lfu`: `decay` (docs/online.md).
-pub const LFU_DEFAULTS: [f64; 1] = [0.8];
+pub const LFU_DEFAULTS: [f64; 1] = [1.0];
 
 impl Default for Lfu {
     fn default() -> Self {
@@ -266,7 +266,7 @@ impl Default for Hysteresis {
 }
 
 /// Tuned defaults of `hysteresis`: `horizon`, `threshold` (docs/online.md).
-pub const HYSTERESIS_DEFAULTS: [f64; 2] = [10.0, 0.5];
+pub const HYSTERESIS_DEFAULTS: [f64; 2] = [22.560546875, 0.890625];
 
 impl Hysteresis {
     pub fn new(horizon: f64, threshold: f64) -> Self {
