@@ -506,6 +506,12 @@ struct BenchArgs {
     /// Ignore existing results instead of resuming.
     #[arg(long)]
     fresh: bool,
+    /// Solve the hindsight optimum of episodes missing from results/hindsight-cache.csv
+    /// (to proven optimality: hours for a whole set). Without it the bench takes optima
+    /// from the cache only and such episodes get no hindsight row (`bench-online` solves
+    /// them).
+    #[arg(long)]
+    solve_hindsight: bool,
     /// Run only shard i of n of every set (writes <set>.shard<i>of<n>.csv).
     #[arg(long, allow_hyphen_values = true)]
     shard: Option<String>,
@@ -822,6 +828,7 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
             models_dir: a.models_dir.clone(),
             hindsight: true,
             hindsight_time_limit: None,
+            hindsight_cache_only: !a.solve_hindsight,
             fresh: a.fresh,
             command: std::env::args().collect::<Vec<_>>().join(" "),
         };
@@ -1191,6 +1198,7 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
         policies,
         models_dir: a.models_dir,
         hindsight: !a.no_hindsight,
+        hindsight_cache_only: false,
         hindsight_time_limit: match a.time_limit {
             Some(t) if !(t.is_finite() && t > 0.0) => {
                 bail!("--time-limit must be a positive number of seconds, got {t}")

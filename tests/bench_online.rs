@@ -170,6 +170,7 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
         models_dir: d.join("models"),
         hindsight: false,
         hindsight_time_limit: None,
+        hindsight_cache_only: false,
         fresh: false,
         command: "test".into(),
     };
@@ -206,4 +207,21 @@ fn the_online_section_of_the_summary_is_replaced_and_the_rest_kept() {
     let text = std::fs::read_to_string(&p).expect("read");
     assert_eq!(text, format!("# static\n\ntables\n\n{SUMMARY_MARKER}\nnew online\n"));
     std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn episodes_without_hindsight_are_left_out_of_the_comparison() {
+    // Hindsight on e0 only: lfu's e1 (a much lower value) must not enter its mean.
+    let rows = vec![
+        row("e0", "hindsight", 0.8, Some(1.0)),
+        row("e0", "lfu", 0.6, Some(0.75)),
+        row("e1", "lfu", 0.1, None),
+        row("e0", "x", 0.7, Some(0.875)),
+        row("e1", "x", 0.1, None),
+    ];
+    let closed: std::collections::BTreeMap<String, f64> = gap_closed(&rows, &["lfu"]).into_iter().collect();
+    assert!((closed["x"] - 0.5).abs() < 1e-12, "(0.7 - 0.6) / (0.8 - 0.6), got {}", closed["x"]);
+    let table = online_table(&rows, &["lfu"]);
+    assert!(table.lines().any(|l| l.starts_with("| lfu | 1 | 1 | 0.6000")), "{table}");
+    assert!(table.contains("1 episode(s) without a hindsight result"), "{table}");
 }

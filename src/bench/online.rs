@@ -315,6 +315,7 @@ pub fn hindsight_row(
 /// decision time per slot (median over episodes of the per-episode p50 and p95) and
 /// megabytes downloaded per episode.
 pub fn online_table(rows: &[ResultRow], rule_based: &[&str]) -> String {
+    let (rows, without) = with_hindsight(rows);
     let mut by: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.ok()) {
         by.entry(r.solver.as_str()).or_default().push(r);
@@ -378,9 +379,16 @@ pub fn online_table(rows: &[ResultRow], rule_based: &[&str]) -> String {
     if let Some((n, _)) = best_rule {
         out.push_str(&format!("\nBest rule-based policy on these episodes: `{n}`.\n"));
     }
+    if without > 0 {
+        out.push_str(&format!(
+            "{without} episode(s) without a hindsight result (none cached in this run) are left out of \
+             this table (`dnnrm bench-online` solves them).\n"
+        ));
+    }
     out.push_str(&seeded);
     let hs: Vec<&ResultRow> = rows.iter().filter(|r| r.solver == HINDSIGHT).collect();
     if !hs.is_empty() {
+        out.push('\n');
         let proven = hs.iter().filter(|r| r.status == RowStatus::Optimal).count();
         let times: Vec<f64> = hs.iter().map(|r| r.wall_s).collect();
         let gaps: Vec<f64> =
@@ -394,6 +402,20 @@ pub fn online_table(rows: &[ResultRow], rule_based: &[&str]) -> String {
         ));
     }
     out
+}
+
+/// The rows of the episodes that have a valid `hindsight` row (all rows when none has:
+/// a run without the yardstick), and how many episodes were left out. Means compared
+/// with hindsight are then over the same episodes.
+pub fn with_hindsight(rows: &[ResultRow]) -> (Vec<ResultRow>, usize) {
+    let have: std::collections::BTreeSet<&str> =
+        rows.iter().filter(|r| r.solver == HINDSIGHT && r.ok()).map(|r| r.instance.as_str()).collect();
+    if have.is_empty() {
+        return (rows.to_vec(), 0);
+    }
+    let all: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.instance.as_str()).collect();
+    let kept = rows.iter().filter(|r| have.contains(r.instance.as_str())).cloned().collect();
+    (kept, all.len() - have.len())
 }
 
 /// A learned policy over its training seeds: the per-seed means of `A_ep` and of the
@@ -442,6 +464,8 @@ pub struct Yardstick<'a> {
     pub solver: &'a dyn EpisodeSolver,
     pub cache: std::sync::Mutex<HindsightCache>,
     pub opts: SolveOptions,
+    /// Take optima from the cache only: an episode without one gets no hindsight row.
+    pub cache_only: bool,
 }
 
 /// What one online set run produced.
@@ -468,8 +492,12 @@ pub fn run_online_set(
     let revision = provenance::revision().to_string();
     // Jobs: hindsight first (the longest), then every policy.
     let mut jobs: Vec<(usize, Option<&PolicyRun>)> = Vec::new();
-    for i in 0..set.episodes.len() {
-        if yardstick.is_some() {
+    for (i, (_, ep)) in set.episodes.iter().enumerate() {
+        let wanted = yardstick.is_some_and(|y| {
+            !y.cache_only
+                || y.cache.lock().is_ok_and(|c| c.get(&episode_hash(ep), &y.solver.version()).is_some())
+        });
+        if wanted {
             jobs.push((i, None));
         }
         for p in policies {
@@ -539,6 +567,9 @@ pub struct OnlineSuiteConfig {
     pub hindsight: bool,
     /// Time limit of each hindsight solve (None: solve to proven optimality).
     pub hindsight_time_limit: Option<std::time::Duration>,
+    /// Hindsight optima from the cache only (no solve): the bench's mode, so that its
+    /// time stays bounded; `bench-online` solves what the cache lacks.
+    pub hindsight_cache_only: bool,
     pub fresh: bool,
     pub command: String,
 }
@@ -566,13 +597,17 @@ pub fn run_online_suite(
     let mut outcome = OnlineSuiteOutcome::default();
     let infos: Vec<&PolicyInfo> =
         cfg.policies.iter().map(|n| crate::solvers::online::info_policy(n)).collect::<Result<_, _>>()?;
-    let rule_based: Vec<&str> = infos.iter().filter(|p| p.rule_based).map(|p| p.name).collect();
+    // Every registered rule counts for "the best rule", whichever policies this run adds
+    // rows for (a set's file may hold rows of earlier runs).
+    let rule_based: Vec<&str> =
+        crate::solvers::online::policies().iter().filter(|p| p.rule_based).map(|p| p.name).collect();
     let runs = policy_runs(&infos, &cfg.models_dir);
     let yardstick = match hindsight {
         Some(solver) => Some(Yardstick {
             solver,
             cache: std::sync::Mutex::new(HindsightCache::open(&cfg.out_dir.join("hindsight-cache.csv"))?),
             opts: SolveOptions { time_limit: cfg.hindsight_time_limit, ..SolveOptions::default() },
+            cache_only: cfg.hindsight_cache_only,
         }),
         None => None,
     };
@@ -701,7 +736,7 @@ pub fn online_targets(out_dir: &Path, rule_based: &[&str]) -> Result<String, IoE
     names.sort();
     for n in names {
         let rows = crate::io::results::read_rows(&out_dir.join(&n))?;
-        sets.push((n.trim_end_matches(".csv").to_string(), rows));
+        sets.push((n.trim_end_matches(".csv").to_string(), with_hindsight(&rows).0));
     }
     let mut md = String::from(
         "## Online targets (MODEL.md §9, issue 12)\n\nFrom the rows of `results/online-*.csv` (per-set tables in \
@@ -791,6 +826,7 @@ pub fn online_targets(out_dir: &Path, rule_based: &[&str]) -> Result<String, IoE
 /// Per policy, the share of the gap from the best rule-based policy to hindsight closed
 /// (on the means of `rows`); empty without a hindsight optimum.
 pub fn gap_closed(rows: &[ResultRow], rule_based: &[&str]) -> Vec<(String, f64)> {
+    let (rows, _) = with_hindsight(rows);
     let mut by: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     for r in rows.iter().filter(|r| r.ok()) {
         if let Some(o) = r.objective {
