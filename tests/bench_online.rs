@@ -145,6 +145,14 @@ fn the_hindsight_cache_round_trips_and_is_keyed_by_content_and_encoding() {
     let c = HindsightCache::open(&p).expect("reads back");
     assert_eq!(c.get("h", "v1"), Some(&entry));
     assert!(c.get("h", "v2").is_none(), "another encoding is another key");
+    // Two runs sharing the file: each insert keeps what the other wrote since.
+    let (mut a, mut b) = (HindsightCache::open(&p).expect("a"), HindsightCache::open(&p).expect("b"));
+    a.insert(CachedOptimum { hash: "ha".into(), ..entry.clone() }).expect("a writes");
+    b.insert(CachedOptimum { hash: "hb".into(), ..entry.clone() }).expect("b writes");
+    let both = HindsightCache::open(&p).expect("reads back");
+    assert!(
+        both.get("h", "v1").is_some() && both.get("ha", "v1").is_some() && both.get("hb", "v1").is_some()
+    );
     std::fs::write(&p, "hash,encoding\nx").expect("write");
     assert!(HindsightCache::open(&p).is_err(), "a corrupt cache is an error, not an empty cache");
     std::fs::remove_dir_all(&d).ok();

@@ -118,10 +118,17 @@ impl HindsightCache {
         self.entries.get(&(hash.to_string(), encoding.to_string()))
     }
 
-    /// Adds a proven optimum and rewrites the file atomically.
+    /// Adds a proven optimum and rewrites the file atomically, keeping what another run
+    /// added to the file since this one read it (two runs may share the cache).
     pub fn insert(&mut self, c: CachedOptimum) -> Result<(), IoError> {
         self.entries.insert((c.hash.clone(), c.encoding.clone()), c);
-        let Some(path) = &self.path else { return Ok(()) };
+        let Some(path) = self.path.clone() else { return Ok(()) };
+        if let Ok(now) = HindsightCache::open(&path) {
+            for (k, v) in now.entries {
+                self.entries.entry(k).or_insert(v);
+            }
+        }
+        let path = &path;
         let mut w = csv::Writer::from_writer(Vec::new());
         for c in self.entries.values() {
             w.serialize(c)
