@@ -1,6 +1,6 @@
 //! `drl-online` (the proposed scheme on episodes): its untrained prior is
-//! `static-placement`'s edge placement, every decision replays, the assignment is never
-//! worse than either of its two parts, training is deterministic and its checkpoint
+//! `static-placement` slot for slot, every decision replays, the assignment is the
+//! per-slot optimum (`dp` equals `milp` on episode slots), training is deterministic and its checkpoint
 //! round-trips; a corrupt checkpoint is an error naming the file.
 
 use dnnrm::model::{evaluate, Episode, Holdings};
@@ -8,7 +8,7 @@ use dnnrm::scenario::{DynamicsParams, ScenarioParams};
 use dnnrm::solver::online::run_online;
 use dnnrm::solver::{SolveOptions, Solver};
 use dnnrm::solvers::drl_online::train::{train_drl_online, DrlOnlineTrainConfig};
-use dnnrm::solvers::drl_online::{Assigner, DrlOnline};
+use dnnrm::solvers::drl_online::DrlOnline;
 use dnnrm::solvers::online::{create_policy, generate_episode};
 
 fn episode(seed: u64, n: usize, t: usize, extra: &[(&str, &str)]) -> Episode {
@@ -29,7 +29,7 @@ const TIGHT: &[(&str, &str)] =
 fn the_untrained_prior_holds_static_placements_edge_targets() {
     for seed in 0..3 {
         let ep = episode(300 + seed, 20, 10, TIGHT);
-        let mut prior = DrlOnline::prior().expect("drl checkpoint");
+        let mut prior = DrlOnline::prior();
         let a = run_online(&mut prior, &ep, seed).expect("valid run");
         let mut st = create_policy("static-placement").expect("registered");
         let b = run_online(st.as_mut(), &ep, seed).expect("valid run");
@@ -53,28 +53,17 @@ fn the_untrained_prior_holds_static_placements_edge_targets() {
                 "seed {seed} slot {t}: same edge and device holdings"
             );
         }
-        // With the rules' per-slot optimum it is `static-placement`, slot for slot.
-        let mut exact = DrlOnline::prior_with(Assigner::exact());
-        let c = run_online(&mut exact, &ep, seed).expect("valid run");
-        for (t, (x, y)) in c.evaluation.per_slot.iter().zip(&b.evaluation.per_slot).enumerate() {
-            assert!((x - y).abs() <= 1e-6, "seed {seed} slot {t}: {x} vs {y}");
+        // The same placement and the same per-slot optimum: `static-placement`, slot for slot.
+        for (t, (x, y)) in a.evaluation.per_slot.iter().zip(&b.evaluation.per_slot).enumerate() {
+            assert!((x - y).abs() <= 1e-9, "seed {seed} slot {t}: {x} vs {y}");
         }
-        // Same placement, a different assignment: within a few percent of the per-slot optimum.
-        assert!(
-            a.evaluation.objective >= 0.95 * b.evaluation.objective,
-            "{} vs {}",
-            a.evaluation.objective,
-            b.evaluation.objective
-        );
     }
 }
 
 #[test]
-fn the_assignment_is_the_better_of_drl_and_greedy_ls() {
-    let assigner = Assigner::new().expect("drl checkpoint");
-    let drl = dnnrm::solvers::registry::create("drl", &Default::default()).expect("drl");
-    let ls = dnnrm::solvers::GreedyLocalSearch;
-    let mut wins = [0usize; 2];
+fn the_assignment_is_the_per_slot_optimum() {
+    let milp = dnnrm::solvers::Milp::default();
+    let mut slots = 0;
     for seed in 0..4 {
         let ep = episode(320 + seed, 30, 6, TIGHT);
         let net = &ep.network;
@@ -83,18 +72,17 @@ fn the_assignment_is_the_better_of_drl_and_greedy_ls() {
             devices: ep.initial.devices.iter().map(|s| s.resident.clone()).collect(),
         };
         for slot in ep.slots.iter().filter(|s| !s.tasks.is_empty()) {
-            let sol = assigner.assign(net, slot, &ep.initial, &resident, 0).expect("assigns");
             let inst = net.slot_instance(slot, Some(&resident), "slot");
             let opts = SolveOptions::default();
-            let got = evaluate(&inst, &sol).expect("valid").objective;
-            let a =
-                evaluate(&inst, &drl.solve(&inst, &opts).expect("drl").solution).expect("valid").objective;
-            let b = evaluate(&inst, &ls.solve(&inst, &opts).expect("ls").solution).expect("valid").objective;
-            assert!((got - a.max(b)).abs() < 1e-12, "{got} is not max({a}, {b})");
-            wins[usize::from(b > a)] += 1;
+            let got = evaluate(&inst, &dnnrm::solvers::SlotDp.solve(&inst, &opts).expect("dp").solution)
+                .expect("valid")
+                .objective;
+            let opt = evaluate(&inst, &milp.solve(&inst, &opts).expect("milp").solution).expect("valid").objective;
+            assert!((got - opt).abs() < 1e-9, "seed {seed}: dp {got} != milp {opt}");
+            slots += 1;
         }
     }
-    eprintln!("drl at least as good on {} slots, greedy-ls better on {}", wins[0], wins[1]);
+    assert!(slots >= 20, "{slots} slots");
 }
 
 #[test]

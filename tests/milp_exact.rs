@@ -15,7 +15,7 @@ use dnnrm::model::{evaluate, Decision, Instance};
 use dnnrm::scenario::{generate, Scenario, ScenarioParams, Zoo, SERVICES};
 use dnnrm::solver::{SolveOptions, Solver, SolverError, SolverSettings, Status};
 use dnnrm::solvers::create;
-use dnnrm::solvers::{brute_force_optimum, Milp, MilpLp};
+use dnnrm::solvers::{brute_force_optimum, Milp, MilpLp, SlotDp};
 
 const TINY_INSTANCES: u64 = 1000;
 
@@ -373,6 +373,11 @@ fn fixed_placement_milp_equals_brute_force_and_every_solver_respects_it() {
         assert_eq!(rep.status, Status::Optimal, "seed {seed}: {}", rep.reason);
         let obj = evaluate(&inst, &rep.solution).unwrap_or_else(|v| panic!("seed {seed}: {v}")).objective;
         assert!((obj - brute).abs() <= 1e-9, "seed {seed}: milp {obj} != brute force {brute}");
+        // `dp` is exact when the placement is fixed.
+        let dp = SlotDp.solve(&inst, &SolveOptions::default()).expect("dp");
+        assert_eq!(dp.status, Status::Optimal, "seed {seed}: {}", dp.reason);
+        let dp_obj = evaluate(&inst, &dp.solution).unwrap_or_else(|v| panic!("seed {seed}: dp: {v}")).objective;
+        assert!((dp_obj - brute).abs() <= 1e-9, "seed {seed}: dp {dp_obj} != brute force {brute}");
         if seed % 10 == 0 {
             for s in &solvers {
                 let rep = s.solve(&inst, &SolveOptions::default()).expect("solves");
@@ -404,4 +409,46 @@ fn a_time_limited_milp_reports_the_lp_bound_when_tighter() {
     assert_eq!(opt.status, Status::Optimal);
     let best = evaluate(&inst, &opt.solution).expect("valid").objective;
     assert!(bound >= best - 1e-9, "the LP bound {bound} is below the optimum {best}");
+}
+
+/// `dp` at the default scale (N = 50, M = 4, NB = U = 20): with a random fixed placement
+/// it equals `milp`'s proven optimum; with the placement free and `milp`'s optimal cache
+/// imposed as the resident set it reaches the optimum too (its assignment is exact); with
+/// the placement free it never beats `milp` and never loses to `greedy`, whose cache it
+/// shares.
+#[test]
+fn dp_equals_milp_when_the_placement_is_fixed() {
+    let mut rng = ChaCha8Rng::seed_from_u64(91);
+    let greedy = create("greedy", &SolverSettings::default()).expect("greedy");
+    let obj = |inst: &Instance, s: &dnnrm::model::Solution| evaluate(inst, s).expect("valid").objective;
+    for seed in 0..40 {
+        let free = default_instance(3000 + seed, 50, 4);
+        let fixed = with_random_resident(free.clone(), &mut rng);
+        let (m, d) = (milp_report(&fixed), SlotDp.solve(&fixed, &SolveOptions::default()).expect("dp"));
+        assert_eq!((m.status, d.status), (Status::Optimal, Status::Optimal), "seed {seed}");
+        let (mo, dobj) = (obj(&fixed, &m.solution), obj(&fixed, &d.solution));
+        assert!((mo - dobj).abs() <= 1e-9, "seed {seed}: dp {dobj} != milp {mo} (fixed placement)");
+        assert_eq!(d.bound, Some(dobj));
+
+        let opt_rep = milp_report(&free);
+        let opt = obj(&free, &opt_rep.solution);
+        // The optimum's placement imposed: its solution stays feasible, so `dp` (exact
+        // on a fixed placement) must reach the optimum.
+        let mut at_opt = free.clone();
+        at_opt.resident = Some(dnnrm::model::Resident {
+            edges: opt_rep.solution.edge_cache.clone(),
+            devices: opt_rep.solution.device_models.clone(),
+        });
+        at_opt.validate().expect("the optimum's placement fits");
+        let d2 = SlotDp.solve(&at_opt, &SolveOptions::default()).expect("dp");
+        let o2 = obj(&at_opt, &d2.solution);
+        assert!((o2 - opt).abs() <= 1e-9, "seed {seed}: dp on milp's placement {o2} != optimum {opt}");
+
+        let dfree = SlotDp.solve(&free, &SolveOptions::default()).expect("dp");
+        assert_eq!(dfree.status, Status::Heuristic);
+        let df = obj(&free, &dfree.solution);
+        let g = obj(&free, &greedy.solve(&free, &SolveOptions::default()).expect("greedy").solution);
+        assert!(df <= opt + 1e-9, "seed {seed}: dp {df} beat the optimum {opt}");
+        assert!(df >= g - 1e-12, "seed {seed}: dp {df} below greedy {g} on greedy's cache");
+    }
 }

@@ -54,7 +54,7 @@ def slot_config(
 def online_config(
     params: Optional[Mapping[str, Any]] = None,
     dynamics: Optional[Mapping[str, Any]] = None,
-    assigner: str = "drl-untrained",
+    assigner: str = "dp",
     checkpoint: Optional[str] = None,
     eviction: str = "lazy",
     hindsight: bool = False,

@@ -139,8 +139,8 @@ class OnlineEnv(gym.Env):
     Action: the edge placement target, one bit per (edge server, model), flattened
     (``MultiBinary(edges * models)``, index ``m * models + k``). Devices follow the
     rule-based policies' device rule; the slot's tasks are assigned on the resident
-    placement by ``assigner`` (default ``drl-untrained``: the ``drl`` construction with
-    its exact packer). Every decision is played through the episode evaluator; the
+    placement by ``assigner`` (default ``dp``: the per-slot optimum, as the rule-based
+    policies and ``drl-online`` assign; any registered solver). Every decision is played through the episode evaluator; the
     reward is the slot's contribution to ``A_ep``, so the return is ``A_ep``. With
     ``hindsight=True`` the hindsight optimum of each episode is solved once (cached)
     and reported in ``info``. ``reset(seed=s)`` plays the episode of
@@ -155,7 +155,7 @@ class OnlineEnv(gym.Env):
         params: Optional[dict] = None,
         dynamics: Optional[dict] = None,
         episodes: Optional[Sequence[_dnnrm.Episode]] = None,
-        assigner: str = "drl-untrained",
+        assigner: str = "dp",
         checkpoint: Optional[str] = None,
         eviction: str = "lazy",
         hindsight: bool = False,

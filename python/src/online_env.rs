@@ -25,7 +25,6 @@ use dnnrm::model::{Episode, Holdings, PlacementState, Replay, SlotDecision, Stor
 use dnnrm::scenario::{Dynamics, DynamicsParams, Scenario, ScenarioParams};
 use dnnrm::solver::online::EpisodeSolver;
 use dnnrm::solver::{SolveOptions, Solver, SolverSettings};
-use dnnrm::solvers::drl_online::Assigner;
 use dnnrm::solvers::online::common::{assign, device_holds, lazy_hold, regime_value};
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -114,11 +113,9 @@ impl Source {
     }
 }
 
-/// How a slot's tasks are assigned.
-enum AssignBy {
-    Solver(Box<dyn Solver>),
-    DrlOnline(Box<Assigner>),
-}
+/// How a slot's tasks are assigned: a registered solver on the slot with the
+/// resident placement fixed (`dp`, the default, is the per-slot optimum).
+struct AssignBy(Box<dyn Solver>);
 
 /// Padded sizes of the observation and action.
 #[derive(Debug, Clone, Copy)]
@@ -226,10 +223,7 @@ impl OnlineEnvs {
         }
         let hold = Holdings { edges, devices: device_holds(net, slot, state) };
         let opts = SolveOptions { seed, ..SolveOptions::default() };
-        let solution = match &self.assign_by {
-            AssignBy::Solver(s) => assign(s.as_ref(), net, slot, state, &hold, &opts),
-            AssignBy::DrlOnline(a) => a.assign(net, slot, state, &hold, seed),
-        }
+        let solution = assign(self.assign_by.0.as_ref(), net, slot, state, &hold, &opts)
         .map_err(|e| msg(format!("slot {t}: assignment: {}", chain(&e))))?;
         Ok(SlotDecision { hold, solution, downloads: None })
     }
@@ -449,12 +443,8 @@ impl OnlineEnvs {
             services: pad("pad_services", cfg.pad_services, dims.services)?,
             regimes: pad("pad_regimes", cfg.pad_regimes, dims.regimes)?,
         };
-        let assign_by = if cfg.assigner == "drl-online" {
-            AssignBy::DrlOnline(Box::new(Assigner::new().map_err(|e| dnnrm_err(&e))?))
-        } else {
-            let settings = SolverSettings { checkpoint: cfg.checkpoint.clone(), ..Default::default() };
-            AssignBy::Solver(dnnrm::solvers::create(&cfg.assigner, &settings).map_err(|e| dnnrm_err(&e))?)
-        };
+        let settings = SolverSettings { checkpoint: cfg.checkpoint.clone(), ..Default::default() };
+        let assign_by = AssignBy(dnnrm::solvers::create(&cfg.assigner, &settings).map_err(|e| dnnrm_err(&e))?);
         let hindsight_limit = match cfg.hindsight_time_limit {
             Some(t) if !(t.is_finite() && t > 0.0) => {
                 return Err(msg(format!(

@@ -9,7 +9,7 @@ use crate::solver::{Setting, Solver, SolverError, SolverSettings};
 use super::ddpg::DdpgSolver;
 use super::drl::{DrlSolver, DrlUntrained, Variant};
 use super::milp::{Milp, MilpLp};
-use super::{Greedy, GreedyLocalSearch, OnlyLocation, RandomSolver};
+use super::{Greedy, GreedyLocalSearch, OnlyLocation, RandomSolver, SlotDp};
 
 /// A registered solver.
 pub struct SolverInfo {
@@ -101,6 +101,15 @@ pub fn registry() -> &'static [SolverInfo] {
             family: Family::Heuristic,
             settings: &[],
             build: |_| Ok(Box::new(GreedyLocalSearch)),
+        },
+        SolverInfo {
+            name: "dp",
+            description: "greedy's coverage-per-MB cache (every resident model when the placement is fixed), \
+                          then the exact per-server assignment by dynamic programming over RBs and units",
+            learned: false,
+            family: Family::Heuristic,
+            settings: &[],
+            build: |_| Ok(Box::new(SlotDp)),
         },
         SolverInfo {
             name: "ddpg",

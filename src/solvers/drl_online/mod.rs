@@ -5,10 +5,9 @@
 //! episodes, [`crate::rl::set_pg`], [`train`]). Resident models outside the target stay
 //! while they fit (lazy eviction) and devices follow the shared device rule, as for the
 //! rule-based policies; each slot's tasks are then assigned on the resident placement
-//! by the `drl` scheme (its trained scorer and exact packer) with `greedy-ls` as a
-//! safeguard: the better of the two answers, by the evaluator, is played.
-//! `drl-online-milp` plays the same learned placement with the rules' per-slot optimum
-//! instead, so it measures the placement alone against the rule-based policies.
+//! with the per-slot optimum, as the rules assign: `dp`, the exact dynamic program over
+//! each server's RBs and units (about a millisecond per slot at N = 50), so the learned
+//! placement and the rules' placements are compared on equal terms.
 //!
 //! The untrained policy is `static-placement`: the prior column scores the models of the
 //! long-run placement (computed at reset as `static-placement` does) above the stop
@@ -30,13 +29,14 @@ pub mod train;
 
 use std::path::{Path, PathBuf};
 
-use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision, Solution};
+use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision};
 use crate::rl::checkpoint::CheckpointError;
 use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
-use crate::solver::{SolveOptions, Solver, SolverError};
+use crate::solver::{SolveOptions, SolverError};
+use crate::solvers::SlotDp;
 use crate::solvers::online::common::{
-    assign, device_holds, empty_solution, kept_resident, lazy_hold, regime_value, slots_to_resident,
+    assign, device_holds, lazy_hold, regime_value, slots_to_resident,
 };
 use crate::solvers::online::StaticPlacement;
 
@@ -175,12 +175,11 @@ impl Context {
 
     /// One slot's decision. `choose(m, obs, n)` picks a candidate index below `n` of the
     /// observation block `obs` at server `m`; the edge targets it builds, the device
-    /// rule and `assigner` give the decision.
+    /// rule and the per-slot optimum (`dp`) give the decision.
     pub fn decide(
         &mut self,
         slot: &Slot,
         state: &PlacementState,
-        assigner: &Assigner,
         mut choose: impl FnMut(usize, &[f32], usize) -> usize,
     ) -> Result<SlotDecision, SolverError> {
         let net = &self.net;
@@ -214,60 +213,9 @@ impl Context {
             }));
         }
         let hold = Holdings { edges, devices: device_holds(&self.net, slot, state) };
-        let solution = assigner.assign(&self.net, slot, state, &hold, self.seed)?;
+        let opts = SolveOptions { seed: self.seed, ..SolveOptions::default() };
+        let solution = assign(&SlotDp, &self.net, slot, state, &hold, &opts)?;
         Ok(SlotDecision { hold, solution, downloads: None })
-    }
-}
-
-/// The per-slot assignment of `drl-online` on the resident placement.
-pub enum Assigner {
-    /// `drl` with `greedy-ls` as a safeguard (the better answer by the evaluator): the
-    /// real-time assignment of `drl-online`.
-    Fast { drl: Box<dyn Solver>, ls: crate::solvers::GreedyLocalSearch },
-    /// The per-slot optimum (`milp`), as the rule-based policies assign: the learned
-    /// placement judged with the rules' assignment (`drl-online-milp`).
-    Exact(crate::solvers::milp::Milp),
-}
-
-impl Assigner {
-    /// The fast assignment, `drl` from its default checkpoint.
-    pub fn new() -> Result<Self, SolverError> {
-        let drl = crate::solvers::registry::create("drl", &Default::default())?;
-        Ok(Assigner::Fast { drl, ls: crate::solvers::GreedyLocalSearch })
-    }
-
-    /// The per-slot optimum.
-    pub fn exact() -> Self {
-        Assigner::Exact(crate::solvers::milp::Milp::default())
-    }
-
-    pub fn assign(
-        &self,
-        net: &Network,
-        slot: &Slot,
-        state: &PlacementState,
-        hold: &Holdings,
-        seed: u64,
-    ) -> Result<Solution, SolverError> {
-        let opts = SolveOptions { seed, ..SolveOptions::default() };
-        let (drl, ls) = match self {
-            Assigner::Exact(milp) => return assign(milp, net, slot, state, hold, &opts),
-            Assigner::Fast { drl, ls } => (drl, ls),
-        };
-        if slot.tasks.is_empty() {
-            return Ok(empty_solution(net));
-        }
-        let kept = kept_resident(state, hold);
-        let inst = net.slot_instance(slot, Some(&kept), "slot");
-        let score = |s: &Solution| crate::model::evaluate(&inst, s).map(|e| e.objective).ok();
-        let a = drl.solve(&inst, &opts)?.solution;
-        let b = ls.solve(&inst, &opts)?.solution;
-        Ok(match (score(&a), score(&b)) {
-            (Some(x), Some(y)) if y > x => b,
-            (Some(_), _) => a,
-            (None, Some(_)) => b,
-            (None, None) => a,
-        })
     }
 }
 
@@ -313,7 +261,6 @@ impl PlacementScorer {
 pub struct DrlOnline {
     name: &'static str,
     scorer: PlacementScorer,
-    assigner: Assigner,
     ctx: Option<Context>,
     checkpoint: Option<PathBuf>,
 }
@@ -321,39 +268,17 @@ pub struct DrlOnline {
 impl DrlOnline {
     /// The trained policy of `dir`.
     pub fn load(dir: &Path) -> Result<Self, SolverError> {
-        Self::load_with(dir, "drl-online", Assigner::new()?)
-    }
-
-    /// The trained placement of `dir` with the rules' per-slot optimum
-    /// (`drl-online-milp`): what the learned placement is worth, assignment aside.
-    pub fn load_exact(dir: &Path) -> Result<Self, SolverError> {
-        Self::load_with(dir, "drl-online-milp", Assigner::exact())
-    }
-
-    fn load_with(dir: &Path, name: &'static str, assigner: Assigner) -> Result<Self, SolverError> {
         let scorer = PlacementScorer::load(dir).map_err(|e| SolverError::Checkpoint {
-            solver: name.into(),
+            solver: "drl-online".into(),
             path: dir.to_path_buf(),
             source: Box::new(e),
         })?;
-        Ok(DrlOnline { name, scorer, assigner, ctx: None, checkpoint: Some(dir.into()) })
+        Ok(DrlOnline { name: "drl-online", scorer, ctx: None, checkpoint: Some(dir.into()) })
     }
 
-    /// The untrained prior (`drl-online-prior`): `static-placement`'s edge targets with
-    /// the `drl` assignment.
-    pub fn prior() -> Result<Self, SolverError> {
-        Ok(Self::prior_with(Assigner::new()?))
-    }
-
-    /// The untrained prior with the given assignment.
-    pub fn prior_with(assigner: Assigner) -> Self {
-        DrlOnline {
-            name: "drl-online-prior",
-            scorer: PlacementScorer::prior_only(),
-            assigner,
-            ctx: None,
-            checkpoint: None,
-        }
+    /// The untrained prior (`drl-online-prior`): `static-placement`'s edge targets.
+    pub fn prior() -> Self {
+        DrlOnline { name: "drl-online-prior", scorer: PlacementScorer::prior_only(), ctx: None, checkpoint: None }
     }
 }
 
@@ -386,6 +311,6 @@ impl OnlinePolicy for DrlOnline {
         })?;
         let (mut buf, mut rows) = (Vec::new(), Vec::new());
         let scorer = &self.scorer;
-        ctx.decide(slot, state, &self.assigner, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))
+        ctx.decide(slot, state, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))
     }
 }

@@ -18,7 +18,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Assigner, Context, PlacementScorer, FEAT, HIDDEN, PRIOR, SLOTS};
+use super::{Context, PlacementScorer, FEAT, HIDDEN, PRIOR, SLOTS};
 use crate::model::{Episode, Replay};
 use crate::rl::seeded_rng;
 use crate::rl::set_pg::{SetPg, SetPgConfig};
@@ -141,7 +141,6 @@ fn prepare(params: &str, seeds: impl Iterator<Item = u64>, tag: &str) -> Result<
 pub fn rollout(
     ctx: &mut Context,
     ep: &Episode,
-    assigner: &Assigner,
     mut choose: impl FnMut(usize, &[f32], usize) -> usize,
 ) -> Result<(f64, Vec<f64>), TrainError> {
     let err = |reason: String| TrainError::Episode { episode: ep.id.clone(), reason };
@@ -150,7 +149,7 @@ pub fn rollout(
     let mut per_edge = vec![0.0; ep.network.edges.len()];
     let mut scored = 0usize;
     for (t, slot) in ep.slots.iter().enumerate() {
-        let d = ctx.decide(slot, replay.state(), assigner, &mut choose)?;
+        let d = ctx.decide(slot, replay.state(), &mut choose)?;
         if t >= ep.network.window {
             scored += slot.tasks.len();
             for (task, dec) in slot.tasks.iter().zip(&d.solution.decisions) {
@@ -166,12 +165,12 @@ pub fn rollout(
     Ok((eval.objective, per_edge.into_iter().map(|x| x / n).collect()))
 }
 
-fn validate(pool: &mut [Prepared], scorer: &PlacementScorer, assigner: &Assigner) -> Result<f64, TrainError> {
+fn validate(pool: &mut [Prepared], scorer: &PlacementScorer) -> Result<f64, TrainError> {
     let (mut buf, mut rows) = (Vec::new(), Vec::new());
     let mut total = 0.0;
     for p in pool.iter_mut() {
         let (a, _) =
-            rollout(&mut p.ctx, &p.ep, assigner, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))?;
+            rollout(&mut p.ctx, &p.ep, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))?;
         total += a;
     }
     Ok(total / pool.len().max(1) as f64)
@@ -198,7 +197,6 @@ pub fn train_drl_online(
     progress.set_message("generating episodes");
     let mut pool = prepare(&cfg.params, train_seeds, "train")?;
     let mut val = prepare(&cfg.params, val_start..val_start + cfg.val_episodes as u64, "val")?;
-    let assigner = Assigner::new()?;
     let pg_cfg = SetPgConfig {
         lr: cfg.lr,
         temperature: cfg.temperature,
@@ -215,7 +213,7 @@ pub fn train_drl_online(
         |agent: &SetPg<FEAT, SLOTS, HIDDEN>| PlacementScorer { scorer: agent.fast_scorer(), step: 0 };
 
     progress.set_message("scoring the prior");
-    let prior_validation = validate(&mut val, &PlacementScorer::prior_only(), &assigner)?;
+    let prior_validation = validate(&mut val, &PlacementScorer::prior_only())?;
     let mut best = (prior_validation, 0usize);
     let env_json = serde_json::json!({ "policy": "drl-online", "params": cfg.params });
     agent
@@ -235,14 +233,14 @@ pub fn train_drl_online(
             next += 1;
             let greedy = greedy_of(&agent);
             let (mut buf, mut rows) = (Vec::new(), Vec::new());
-            let (_, base) = rollout(&mut p.ctx, &p.ep, &assigner, |_, obs, n| {
+            let (_, base) = rollout(&mut p.ctx, &p.ep, |_, obs, n| {
                 greedy.choose(obs, n, &mut buf, &mut rows)
             })?;
             let m_count = p.ep.network.edges.len();
             let mut obs_rec: Vec<Vec<Vec<f32>>> = vec![Vec::new(); m_count];
             let mut idx_rec: Vec<Vec<usize>> = vec![Vec::new(); m_count];
             let mut failure = None;
-            let (_, sampled) = rollout(&mut p.ctx, &p.ep, &assigner, |m, obs, n| {
+            let (_, sampled) = rollout(&mut p.ctx, &p.ep, |m, obs, n| {
                 let i = match agent.act(obs, true, &mut rng) {
                     Ok(i) => i.min(n - 1),
                     Err(e) => {
@@ -280,7 +278,7 @@ pub fn train_drl_online(
         while agent.update(&mut rng).map_err(|e| TrainError::Config(e.to_string()))?.is_some() {}
         progress.inc(1);
         if u % cfg.eval_every == 0 || u == cfg.updates {
-            let v = validate(&mut val, &greedy_of(&agent), &assigner)?;
+            let v = validate(&mut val, &greedy_of(&agent))?;
             curve.push(CurvePoint { update: u, validation: v, advantage: adv_sum / adv_n.max(1) as f64 });
             (adv_sum, adv_n) = (0.0, 0);
             progress.set_message(format!("validation {v:.4} (prior {prior_validation:.4})"));

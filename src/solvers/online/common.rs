@@ -24,7 +24,8 @@ pub fn empty_solution(net: &Network) -> Solution {
     }
 }
 
-/// The per-slot optimum (or `inner`'s answer) on the placement `hold` keeps.
+/// `inner`'s answer on the placement `hold` keeps: the policies pass `dp`, the per-slot
+/// optimum there.
 pub fn assign(
     inner: &dyn Solver,
     net: &Network,

@@ -7,7 +7,7 @@ pub mod rules;
 pub mod tune;
 
 pub use mpc::Mpc;
-pub use rules::{Hysteresis, Lfu, Myopic, StaticPlacement};
+pub use rules::{Hysteresis, Lfu, Myopic, RegimePlacement, StaticPlacement};
 
 use std::path::Path;
 
@@ -51,10 +51,6 @@ fn drl_online(dir: &Path) -> Built {
     Ok(Box::new(DrlOnline::load(dir)?))
 }
 
-fn drl_online_milp(dir: &Path) -> Built {
-    Ok(Box::new(DrlOnline::load_exact(dir)?))
-}
-
 /// Every online policy, in report order.
 pub fn policies() -> &'static [PolicyInfo] {
     static POLICIES: &[PolicyInfo] = &[
@@ -64,6 +60,15 @@ pub fn policies() -> &'static [PolicyInfo] {
             params: &[],
             defaults: &[],
             build_with: |_| Ok(Box::new(StaticPlacement::default())),
+            rule_based: true,
+            checkpoints: None,
+        },
+        PolicyInfo {
+            name: "regime-placement",
+            description: "for each production regime, static-placement's placement for that regime's demand; follows the regime signal",
+            params: &[],
+            defaults: &[],
+            build_with: |_| Ok(Box::new(RegimePlacement::default())),
             rule_based: true,
             checkpoints: None,
         },
@@ -119,7 +124,7 @@ pub fn policies() -> &'static [PolicyInfo] {
         },
         PolicyInfo {
             name: "drl-online",
-            description: "the proposed scheme: a learned edge placement (trained scorer over the models that fit, static-placement as its prior) with the drl assignment",
+            description: "the proposed scheme: a learned edge placement (trained scorer over the models that fit, static-placement as its prior), each slot assigned by dp",
             params: &[],
             defaults: &[],
             build_with: |_| drl_online(Path::new(DEFAULT_CHECKPOINT)),
@@ -127,20 +132,11 @@ pub fn policies() -> &'static [PolicyInfo] {
             checkpoints: Some(("drl-online", drl_online)),
         },
         PolicyInfo {
-            name: "drl-online-milp",
-            description: "drl-online's learned edge placement with the rules' per-slot optimum (milp) instead of the drl assignment",
-            params: &[],
-            defaults: &[],
-            build_with: |_| drl_online_milp(Path::new(DEFAULT_CHECKPOINT)),
-            rule_based: false,
-            checkpoints: Some(("drl-online", drl_online_milp)),
-        },
-        PolicyInfo {
             name: "drl-online-prior",
-            description: "drl-online untrained: its prior (static-placement's edge targets) with the drl assignment",
+            description: "drl-online untrained: its prior, static-placement's edge targets (so static-placement itself)",
             params: &[],
             defaults: &[],
-            build_with: |_| Ok(Box::new(DrlOnline::prior()?)),
+            build_with: |_| Ok(Box::new(DrlOnline::prior())),
             rule_based: false,
             checkpoints: None,
         },

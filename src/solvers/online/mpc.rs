@@ -35,7 +35,6 @@ pub struct Mpc {
     /// Planned slots, the observed one included (rounded, at least 1).
     pub horizon: f64,
     planner: Hindsight,
-    inner: crate::solvers::Milp,
     net: Option<Network>,
     seed: u64,
 }
@@ -51,7 +50,6 @@ impl Mpc {
         Mpc {
             horizon,
             planner: Hindsight::default(),
-            inner: crate::solvers::Milp::default(),
             net: None,
             seed: 0,
         }
@@ -105,7 +103,7 @@ impl OnlinePolicy for Mpc {
         })?;
         let hold = Holdings { edges: first.hold.edges, devices: device_holds(net, slot, state) };
         let downloads = first.downloads.map(|p| DownloadPlan { edges: p.edges, devices: Vec::new() });
-        let solution = assign(&self.inner, net, slot, state, &hold, &opts)?;
+        let solution = assign(&crate::solvers::SlotDp, net, slot, state, &hold, &opts)?;
         Ok(SlotDecision { hold, solution, downloads })
     }
 }

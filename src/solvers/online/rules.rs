@@ -2,7 +2,9 @@
 //! `hysteresis`.
 //! Each chooses an edge placement target per slot, keeps resident models outside it
 //! while they fit (lazy eviction), follows the shared device rule, and assigns the
-//! slot's tasks with the per-slot optimum on the resident placement (`milp`).
+//! slot's tasks with the per-slot optimum on the resident placement (`dp`, exact there
+//! and equal to `milp`, a hundred times faster). `milp` solves what has no fixed
+//! placement: the long-run placement and the myopic targets.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -12,6 +14,7 @@ use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision, SlotTa
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, Solver, SolverError};
 use crate::solvers::milp::Milp;
+use crate::solvers::SlotDp;
 
 /// Seed-derived options of the per-slot solves.
 fn slot_opts(seed: u64, t: usize) -> SolveOptions {
@@ -22,7 +25,6 @@ fn slot_opts(seed: u64, t: usize) -> SolveOptions {
 /// (resident models outside the target by their value in the current regime), the
 /// device rule, then the per-slot assignment.
 fn decide_with_targets(
-    inner: &dyn Solver,
     net: &Network,
     slot: &Slot,
     state: &PlacementState,
@@ -37,7 +39,7 @@ fn decide_with_targets(
         })
         .collect();
     let hold = Holdings { edges, devices: device_holds(net, slot, state) };
-    let solution = assign(inner, net, slot, state, &hold, opts)?;
+    let solution = assign(&SlotDp, net, slot, state, &hold, opts)?;
     Ok(SlotDecision { hold, solution, downloads: None })
 }
 
@@ -91,6 +93,36 @@ pub fn sample_tasks(net: &Network, r: usize, rng: &mut ChaCha8Rng) -> Vec<SlotTa
         .collect()
 }
 
+/// The edge caches of the `milp` optimum over `samples` slots drawn from the demand
+/// model (slot `s` under regime `regime_of(s)`, planning gains), with every server's RBs
+/// and compute scaled by `samples` so the slots share capacity as they would over time.
+pub fn sampled_placement(
+    inner: &Milp,
+    net: &Network,
+    samples: usize,
+    regime_of: impl Fn(usize) -> usize,
+    rng: &mut ChaCha8Rng,
+    seed: u64,
+) -> Result<Vec<Vec<usize>>, SolverError> {
+    let mut tasks = Vec::new();
+    for s in 0..samples.max(1) {
+        tasks.extend(sample_tasks(net, regime_of(s), rng));
+    }
+    if tasks.is_empty() {
+        return Ok(vec![Vec::new(); net.edges.len()]);
+    }
+    let mut big = net.clone();
+    let f = samples.max(1) as u32;
+    for e in &mut big.edges {
+        e.rbs = e.rbs.saturating_mul(f).min(crate::model::limits::MAX_RBS);
+        e.flops *= f64::from(f);
+        e.units = e.units.saturating_mul(f).min(crate::model::limits::MAX_UNITS);
+    }
+    let inst = big.slot_instance(&Slot { regime: 0, tasks }, None, "long-run");
+    let opts = SolveOptions { time_limit: Some(std::time::Duration::from_secs(20)), ..slot_opts(seed, 0) };
+    Ok(inner.solve(&inst, &opts)?.solution.edge_cache)
+}
+
 impl StaticPlacement {
     /// The edge targets computed by the last `reset`.
     pub fn targets(&self) -> &[Vec<usize>] {
@@ -106,25 +138,7 @@ impl OnlinePolicy for StaticPlacement {
     fn reset(&mut self, net: &Network, _initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n_regimes = net.demand.regimes.len();
-        let mut tasks = Vec::new();
-        for s in 0..self.samples.max(1) {
-            tasks.extend(sample_tasks(net, s % n_regimes, &mut rng));
-        }
-        self.targets = vec![Vec::new(); net.edges.len()];
-        if !tasks.is_empty() {
-            let mut big = net.clone();
-            let f = self.samples.max(1) as u32;
-            for e in &mut big.edges {
-                e.rbs = e.rbs.saturating_mul(f).min(crate::model::limits::MAX_RBS);
-                e.flops *= f64::from(f);
-                e.units = e.units.saturating_mul(f).min(crate::model::limits::MAX_UNITS);
-            }
-            let inst = big.slot_instance(&Slot { regime: 0, tasks }, None, "long-run");
-            let opts =
-                SolveOptions { time_limit: Some(std::time::Duration::from_secs(20)), ..slot_opts(seed, 0) };
-            let rep = self.inner.solve(&inst, &opts)?;
-            self.targets = rep.solution.edge_cache;
-        }
+        self.targets = sampled_placement(&self.inner, net, self.samples, |s| s % n_regimes, &mut rng, seed)?;
         self.net = Some(net.clone());
         self.seed = seed;
         Ok(())
@@ -132,7 +146,58 @@ impl OnlinePolicy for StaticPlacement {
 
     fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
         let net = self.net.as_ref().ok_or_else(|| not_reset(self.name()))?;
-        decide_with_targets(&self.inner, net, slot, state, &self.targets, &slot_opts(self.seed, t))
+        decide_with_targets(net, slot, state, &self.targets, &slot_opts(self.seed, t))
+    }
+}
+
+/// `regime-placement`: for each production regime, the placement of `static-placement`
+/// computed from that regime's demand alone (`samples` slots of it); each slot targets
+/// the placement of the observed regime, so the caches follow the production phases
+/// (downloads start when the regime signal changes).
+#[derive(Debug)]
+pub struct RegimePlacement {
+    pub samples: usize,
+    inner: Milp,
+    net: Option<Network>,
+    targets: Vec<Vec<Vec<usize>>>,
+    seed: u64,
+}
+
+impl Default for RegimePlacement {
+    fn default() -> Self {
+        RegimePlacement { samples: 6, inner: Milp::default(), net: None, targets: Vec::new(), seed: 0 }
+    }
+}
+
+impl RegimePlacement {
+    /// The edge targets per regime computed by the last `reset`.
+    pub fn targets(&self) -> &[Vec<Vec<usize>>] {
+        &self.targets
+    }
+}
+
+impl OnlinePolicy for RegimePlacement {
+    fn name(&self) -> &str {
+        "regime-placement"
+    }
+
+    fn reset(&mut self, net: &Network, _initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        self.targets = (0..net.demand.regimes.len())
+            .map(|r| sampled_placement(&self.inner, net, self.samples, |_| r, &mut rng, seed))
+            .collect::<Result<_, _>>()?;
+        self.net = Some(net.clone());
+        self.seed = seed;
+        Ok(())
+    }
+
+    fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let net = self.net.as_ref().ok_or_else(|| not_reset(self.name()))?;
+        let targets = self.targets.get(slot.regime).ok_or_else(|| SolverError::Failed {
+            solver: "regime-placement".into(),
+            reason: format!("slot {t}: regime {} is not in the demand model", slot.regime),
+        })?;
+        decide_with_targets(net, slot, state, targets, &slot_opts(self.seed, t))
     }
 }
 
@@ -168,7 +233,7 @@ impl OnlinePolicy for Myopic {
         } else {
             self.inner.solve(&net.slot_instance(slot, None, "myopic"), &opts)?.solution.edge_cache
         };
-        decide_with_targets(&self.inner, net, slot, state, &targets, &opts)
+        decide_with_targets(net, slot, state, &targets, &opts)
     }
 }
 
@@ -180,7 +245,6 @@ impl OnlinePolicy for Myopic {
 pub struct Lfu {
     /// Factor applied to every count after each slot, in [0, 1].
     pub decay: f64,
-    inner: Milp,
     net: Option<Network>,
     counts: Vec<Vec<f64>>,
     seed: u64,
@@ -197,7 +261,7 @@ impl Default for Lfu {
 
 impl Lfu {
     pub fn new(decay: f64) -> Self {
-        Lfu { decay, inner: Milp::default(), net: None, counts: Vec::new(), seed: 0 }
+        Lfu { decay, net: None, counts: Vec::new(), seed: 0 }
     }
 }
 
@@ -238,7 +302,7 @@ impl OnlinePolicy for Lfu {
                 ks
             })
             .collect();
-        decide_with_targets(&self.inner, net, slot, state, &targets, &slot_opts(self.seed, t))
+        decide_with_targets(net, slot, state, &targets, &slot_opts(self.seed, t))
     }
 }
 
@@ -288,7 +352,7 @@ impl Hysteresis {
             devices: state.devices.iter().map(|s| s.resident.clone()).collect(),
         };
         let inst = net.slot_instance(slot, Some(&resident), "hysteresis");
-        let sol = self.inner.solve(&inst, opts)?.solution;
+        let sol = SlotDp.solve(&inst, opts)?.solution;
         let mut v = vec![0.0; net.edges.len()];
         for (task, d) in slot.tasks.iter().zip(&sol.decisions) {
             if let Some(a) = d.assignment() {
@@ -347,6 +411,6 @@ impl OnlinePolicy for Hysteresis {
                 }
             }
         }
-        decide_with_targets(&self.inner, &net, slot, state, &self.targets, &opts)
+        decide_with_targets(&net, slot, state, &self.targets, &opts)
     }
 }
