@@ -77,7 +77,8 @@ fn the_assignment_is_the_per_slot_optimum() {
             let got = evaluate(&inst, &dnnrm::solvers::SlotDp.solve(&inst, &opts).expect("dp").solution)
                 .expect("valid")
                 .objective;
-            let opt = evaluate(&inst, &milp.solve(&inst, &opts).expect("milp").solution).expect("valid").objective;
+            let opt =
+                evaluate(&inst, &milp.solve(&inst, &opts).expect("milp").solution).expect("valid").objective;
             assert!((got - opt).abs() < 1e-9, "seed {seed}: dp {got} != milp {opt}");
             slots += 1;
         }

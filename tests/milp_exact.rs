@@ -376,7 +376,8 @@ fn fixed_placement_milp_equals_brute_force_and_every_solver_respects_it() {
         // `dp` is exact when the placement is fixed.
         let dp = SlotDp.solve(&inst, &SolveOptions::default()).expect("dp");
         assert_eq!(dp.status, Status::Optimal, "seed {seed}: {}", dp.reason);
-        let dp_obj = evaluate(&inst, &dp.solution).unwrap_or_else(|v| panic!("seed {seed}: dp: {v}")).objective;
+        let dp_obj =
+            evaluate(&inst, &dp.solution).unwrap_or_else(|v| panic!("seed {seed}: dp: {v}")).objective;
         assert!((dp_obj - brute).abs() <= 1e-9, "seed {seed}: dp {dp_obj} != brute force {brute}");
         if seed % 10 == 0 {
             for s in &solvers {

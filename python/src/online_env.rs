@@ -224,7 +224,7 @@ impl OnlineEnvs {
         let hold = Holdings { edges, devices: device_holds(net, slot, state) };
         let opts = SolveOptions { seed, ..SolveOptions::default() };
         let solution = assign(self.assign_by.0.as_ref(), net, slot, state, &hold, &opts)
-        .map_err(|e| msg(format!("slot {t}: assignment: {}", chain(&e))))?;
+            .map_err(|e| msg(format!("slot {t}: assignment: {}", chain(&e))))?;
         Ok(SlotDecision { hold, solution, downloads: None })
     }
 
@@ -444,7 +444,8 @@ impl OnlineEnvs {
             regimes: pad("pad_regimes", cfg.pad_regimes, dims.regimes)?,
         };
         let settings = SolverSettings { checkpoint: cfg.checkpoint.clone(), ..Default::default() };
-        let assign_by = AssignBy(dnnrm::solvers::create(&cfg.assigner, &settings).map_err(|e| dnnrm_err(&e))?);
+        let assign_by =
+            AssignBy(dnnrm::solvers::create(&cfg.assigner, &settings).map_err(|e| dnnrm_err(&e))?);
         let hindsight_limit = match cfg.hindsight_time_limit {
             Some(t) if !(t.is_finite() && t > 0.0) => {
                 return Err(msg(format!(

@@ -99,7 +99,9 @@ pub fn assign_server(p: &mut Partial, m: usize, tasks: &[usize]) -> bool {
     let mut bases = Vec::with_capacity(tasks.len());
     let mut options = Vec::with_capacity(tasks.len());
     for (i, &n) in tasks.iter().enumerate() {
-        let base = p.opts[n].best_local(inst).map_or(Decision::Reject, |o| Decision::Serve(Assignment::local(o.model)));
+        let base = p.opts[n]
+            .best_local(inst)
+            .map_or(Decision::Reject, |o| Decision::Serve(Assignment::local(o.model)));
         let base_acc = super::partial::accuracy(inst, &base);
         let opts = task_opts(p, m, n, base_acc);
         let ch = &mut choice[i * states..(i + 1) * states];
@@ -191,7 +193,8 @@ impl Solver for SlotDp {
             (false, f) => format!("{f} server(s) above the table limit assigned by greedy pricing"),
         };
         let status = if exact { Status::Optimal } else { Status::Heuristic };
-        let mut rep = SolveReport::new(p.into_solution(), status, reason).with_stat("fallback_servers", fallback as f64);
+        let mut rep = SolveReport::new(p.into_solution(), status, reason)
+            .with_stat("fallback_servers", fallback as f64);
         if exact {
             rep.bound = Some(objective);
         }

@@ -6,8 +6,8 @@
 pub mod baselines;
 pub mod brute_force;
 pub mod ddpg;
-pub mod drl;
 pub mod dp;
+pub mod drl;
 pub mod drl_online;
 pub mod greedy;
 pub mod hindsight;

@@ -104,7 +104,8 @@ pub fn registry() -> &'static [SolverInfo] {
         },
         SolverInfo {
             name: "dp",
-            description: "greedy's coverage-per-MB cache (every resident model when the placement is fixed), \
+            description:
+                "greedy's coverage-per-MB cache (every resident model when the placement is fixed), \
                           then the exact per-server assignment by dynamic programming over RBs and units",
             learned: false,
             family: Family::Heuristic,

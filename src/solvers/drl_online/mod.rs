@@ -34,11 +34,9 @@ use crate::rl::checkpoint::CheckpointError;
 use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, SolverError};
-use crate::solvers::SlotDp;
-use crate::solvers::online::common::{
-    assign, device_holds, lazy_hold, regime_value, slots_to_resident,
-};
+use crate::solvers::online::common::{assign, device_holds, lazy_hold, regime_value, slots_to_resident};
 use crate::solvers::online::StaticPlacement;
+use crate::solvers::SlotDp;
 
 /// Width of a candidate's feature row.
 pub const FEAT: usize = 16;
@@ -278,7 +276,12 @@ impl DrlOnline {
 
     /// The untrained prior (`drl-online-prior`): `static-placement`'s edge targets.
     pub fn prior() -> Self {
-        DrlOnline { name: "drl-online-prior", scorer: PlacementScorer::prior_only(), ctx: None, checkpoint: None }
+        DrlOnline {
+            name: "drl-online-prior",
+            scorer: PlacementScorer::prior_only(),
+            ctx: None,
+            checkpoint: None,
+        }
     }
 }
 

@@ -169,8 +169,7 @@ fn validate(pool: &mut [Prepared], scorer: &PlacementScorer) -> Result<f64, Trai
     let (mut buf, mut rows) = (Vec::new(), Vec::new());
     let mut total = 0.0;
     for p in pool.iter_mut() {
-        let (a, _) =
-            rollout(&mut p.ctx, &p.ep, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))?;
+        let (a, _) = rollout(&mut p.ctx, &p.ep, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))?;
         total += a;
     }
     Ok(total / pool.len().max(1) as f64)
@@ -233,9 +232,8 @@ pub fn train_drl_online(
             next += 1;
             let greedy = greedy_of(&agent);
             let (mut buf, mut rows) = (Vec::new(), Vec::new());
-            let (_, base) = rollout(&mut p.ctx, &p.ep, |_, obs, n| {
-                greedy.choose(obs, n, &mut buf, &mut rows)
-            })?;
+            let (_, base) =
+                rollout(&mut p.ctx, &p.ep, |_, obs, n| greedy.choose(obs, n, &mut buf, &mut rows))?;
             let m_count = p.ep.network.edges.len();
             let mut obs_rec: Vec<Vec<Vec<f32>>> = vec![Vec::new(); m_count];
             let mut idx_rec: Vec<Vec<usize>> = vec![Vec::new(); m_count];

@@ -7,7 +7,7 @@ pub mod rules;
 pub mod tune;
 
 pub use mpc::Mpc;
-pub use rules::{Hysteresis, Lfu, Myopic, RegimePlacement, StaticPlacement};
+pub use rules::{DemandPlacement, Hysteresis, Lfu, Myopic, RegimePlacement, StaticPlacement};
 
 use std::path::Path;
 
@@ -69,6 +69,15 @@ pub fn policies() -> &'static [PolicyInfo] {
             params: &[],
             defaults: &[],
             build_with: |_| Ok(Box::new(RegimePlacement::default())),
+            rule_based: true,
+            checkpoints: None,
+        },
+        PolicyInfo {
+            name: "demand-placement",
+            description: "the placement optimal for the devices' current services (remembered since the regime began), recomputed when a regime starts or a new device shows up",
+            params: &[],
+            defaults: &[],
+            build_with: |_| Ok(Box::new(DemandPlacement::default())),
             rule_based: true,
             checkpoints: None,
         },

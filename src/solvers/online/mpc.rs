@@ -47,12 +47,7 @@ impl Default for Mpc {
 
 impl Mpc {
     pub fn new(horizon: f64) -> Self {
-        Mpc {
-            horizon,
-            planner: Hindsight::default(),
-            net: None,
-            seed: 0,
-        }
+        Mpc { horizon, planner: Hindsight::default(), net: None, seed: 0 }
     }
 
     /// The observed slot followed by `h - 1` predicted ones.

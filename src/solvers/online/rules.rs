@@ -201,6 +201,89 @@ impl OnlinePolicy for RegimePlacement {
     }
 }
 
+/// `demand-placement`: the edge placement optimal for the devices' current services.
+/// Devices keep their service for a whole regime (MODEL.md §9.3), so each task observed
+/// since the regime began is remembered per device (its latest task); the target is the
+/// cache of the `milp` optimum over one virtual slot holding every remembered task, with
+/// each server's RBs and compute scaled by `1 / p_act` (the regime's activity: a real slot
+/// holds about `p_act` of them). The target is recomputed only when the regime changes
+/// or a device not seen yet in this regime shows up, so it settles within a few slots
+/// of a regime start instead of chasing each slot's draw as `myopic` does.
+#[derive(Debug, Default)]
+pub struct DemandPlacement {
+    inner: Milp,
+    net: Option<Network>,
+    known: Vec<Option<SlotTask>>,
+    regime: Option<usize>,
+    targets: Vec<Vec<usize>>,
+    seed: u64,
+}
+
+impl DemandPlacement {
+    /// The target after the last decision.
+    pub fn targets(&self) -> &[Vec<usize>] {
+        &self.targets
+    }
+}
+
+/// The cache of the `milp` optimum over one virtual slot of `tasks`, capacities scaled
+/// by `1 / p_act` of `regime`; `fallback` when there is nothing to place.
+pub fn demand_targets(
+    inner: &Milp,
+    net: &Network,
+    regime: usize,
+    tasks: Vec<SlotTask>,
+    opts: &SolveOptions,
+) -> Result<Vec<Vec<usize>>, SolverError> {
+    let p_act = net.demand.regimes.get(regime).map_or(1.0, |r| r.p_active).clamp(0.05, 1.0);
+    let mut big = net.clone();
+    for e in &mut big.edges {
+        e.rbs = ((f64::from(e.rbs) / p_act).round() as u32).clamp(1, crate::model::limits::MAX_RBS);
+        e.flops /= p_act;
+        e.units = ((f64::from(e.units) / p_act).round() as u32).clamp(1, crate::model::limits::MAX_UNITS);
+    }
+    let inst = big.slot_instance(&Slot { regime, tasks }, None, "demand");
+    Ok(inner.solve(&inst, opts)?.solution.edge_cache)
+}
+
+impl OnlinePolicy for DemandPlacement {
+    fn name(&self) -> &str {
+        "demand-placement"
+    }
+
+    fn reset(&mut self, net: &Network, initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
+        self.known = vec![None; net.devices.len()];
+        self.regime = None;
+        self.targets = initial.edges.iter().map(|s| s.held()).collect();
+        self.net = Some(net.clone());
+        self.seed = seed;
+        Ok(())
+    }
+
+    fn decide(&mut self, t: usize, slot: &Slot, state: &PlacementState) -> Result<SlotDecision, SolverError> {
+        let net = self.net.as_ref().ok_or_else(|| not_reset(self.name()))?;
+        let mut changed = self.regime != Some(slot.regime);
+        if changed {
+            self.known.iter_mut().for_each(|k| *k = None);
+            self.regime = Some(slot.regime);
+        }
+        for task in &slot.tasks {
+            let known = &mut self.known[task.device];
+            changed |= known.is_none();
+            *known = Some(task.clone());
+        }
+        let opts =
+            SolveOptions { time_limit: Some(std::time::Duration::from_secs(20)), ..slot_opts(self.seed, t) };
+        if changed {
+            let tasks: Vec<SlotTask> = self.known.iter().flatten().cloned().collect();
+            if !tasks.is_empty() {
+                self.targets = demand_targets(&self.inner, net, slot.regime, tasks, &opts)?;
+            }
+        }
+        decide_with_targets(net, slot, state, &self.targets, &opts)
+    }
+}
+
 fn not_reset(name: &str) -> SolverError {
     SolverError::Failed { solver: name.to_string(), reason: "decide called before reset".into() }
 }
