@@ -72,27 +72,37 @@ pub fn lazy_hold(
     hold
 }
 
-/// The device rule every rule-based policy uses: a device with a task targets the model
-/// of the task's service that fits its storage and meets the task's deadline locally
-/// with the largest expected accuracy over the rest of the service's run, `alpha_k
-/// (1 - p)^d_k`: `d_k` the slots until `k` is resident at the device's download rate
-/// (0 when resident), `p` the regime switch probability (services are redrawn at a
-/// regime start, so `1 - p` is the chance the task's service still runs next slot);
-/// none when no model fits and meets the deadline. A small model that arrives soon
-/// beats a larger, more accurate one that would arrive late. Resident models stay while
-/// they fit (lazy eviction, the task's service first, most accurate first). A device
-/// without a task keeps what it holds.
+/// The device rule every online policy shares: a device with a task targets the model
+/// of the task's service that fits its storage with the largest expected accuracy over
+/// the rest of the service's run, `alpha_k P_k (1 - p)^d_k`:
+/// - `P_k`, the probability that running `k` locally meets a deadline of the service in
+///   the current regime (the demand model's uniform range of deadlines times the regime's
+///   deadline scale), so the target does not depend on one task's draw: a single tight
+///   deadline no longer drops a download that most tasks of the service would use;
+/// - `d_k`, the slots until `k` is resident at the device's download rate (0 when
+///   resident), and `p` the regime switch probability (services are redrawn at a regime
+///   start, so `1 - p` is the chance the service still runs next slot): a small model
+///   that arrives soon beats a larger, more accurate one that would arrive late.
+///
+/// No target when no model has a positive value. Resident models stay while they fit
+/// (lazy eviction, the task's service first, most accurate first). A device without a
+/// task keeps what it holds.
 pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<Vec<usize>> {
     let mut hold: Vec<Vec<usize>> = state.devices.iter().map(Store::held).collect();
     let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
+    let scale = net.demand.regimes.get(slot.regime).map_or(1.0, |r| r.deadline_scale);
     for task in &slot.tasks {
         let n = task.device;
         let dev = &net.devices[n];
         let store = &state.devices[n];
+        let range = net.demand.deadlines_s.get(task.service).map(|&(lo, hi)| (lo * scale, hi * scale));
         let value = |k: usize| {
+            let md = &net.models[k];
             let d = slots_to_resident(net, store, k, net.device_volume_mb(n));
+            let p_meet =
+                meet_probability(md.flops / dev.flops, range.unwrap_or((task.deadline_s, task.deadline_s)));
             if d.is_finite() {
-                net.models[k].accuracy * stay.powf(d)
+                md.accuracy * p_meet * stay.powf(d)
             } else {
                 0.0
             }
@@ -100,9 +110,7 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
         let best = (0..net.models.len())
             .filter(|&k| {
                 let md = &net.models[k];
-                md.service == task.service
-                    && md.size_mb <= dev.storage_mb
-                    && crate::model::meets_deadline(md.flops / dev.flops, task.deadline_s)
+                md.service == task.service && md.size_mb <= dev.storage_mb && value(k) > 0.0
             })
             .max_by(|&a, &b| value(a).total_cmp(&value(b)).then(b.cmp(&a)));
         let target: Vec<usize> = best.into_iter().collect();
@@ -112,6 +120,20 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
         });
     }
     hold
+}
+
+/// The probability that a delay `delay` meets a deadline drawn uniformly from `(lo, hi)`
+/// (the deadline test of MODEL.md §4 at the range's ends; a point range is a plain test).
+pub fn meet_probability(delay: f64, (lo, hi): (f64, f64)) -> f64 {
+    if crate::model::meets_deadline(delay, lo) {
+        1.0
+    } else if !crate::model::meets_deadline(delay, hi) {
+        0.0
+    } else if hi > lo {
+        ((hi - delay) / (hi - lo)).clamp(0.0, 1.0)
+    } else {
+        1.0
+    }
 }
 
 /// Slots until model `k` is resident at a site receiving `mb_per_slot` MB per slot: 0
@@ -135,4 +157,23 @@ pub fn slots_to_resident(net: &Network, store: &Store, k: usize, mb_per_slot: f6
 pub fn regime_value(net: &Network, r: usize, k: usize) -> f64 {
     let md = &net.models[k];
     net.demand.regimes[r].mix.get(md.service).copied().unwrap_or(0.0) * md.accuracy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meet_probability;
+
+    #[test]
+    fn meet_probability_by_hand() {
+        // Deadlines uniform on (0.1, 0.3) s.
+        assert_eq!(meet_probability(0.05, (0.1, 0.3)), 1.0);
+        assert_eq!(meet_probability(0.1, (0.1, 0.3)), 1.0);
+        assert!((meet_probability(0.15, (0.1, 0.3)) - 0.75).abs() < 1e-12);
+        assert!((meet_probability(0.25, (0.1, 0.3)) - 0.25).abs() < 1e-12);
+        assert!(meet_probability(0.3, (0.1, 0.3)).abs() < 1e-12, "meets only the largest deadline");
+        assert_eq!(meet_probability(0.31, (0.1, 0.3)), 0.0);
+        // A point range is the deadline test.
+        assert_eq!(meet_probability(0.2, (0.2, 0.2)), 1.0);
+        assert_eq!(meet_probability(0.21, (0.2, 0.2)), 0.0);
+    }
 }
