@@ -115,3 +115,23 @@ fn class_share_ranges_of_the_training_family_are_checked_and_train() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("meta.json")).unwrap()).unwrap();
     assert_eq!(meta["env"]["family"]["share_mcu"], serde_json::json!([0.5, 1.0]));
 }
+
+/// The exact assignment stage keeps the construction's cache, stays valid and never
+/// lowers the construction's accuracy; with `milp`'s optimal cache it reaches the
+/// optimum (checked against the brute force on tiny instances in `milp_exact.rs`).
+#[test]
+fn the_exact_stage_keeps_the_cache_and_never_loses() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(19);
+    let mut gained = 0;
+    for seed in 0..300 {
+        let inst = small_random(seed);
+        let (sol, _) = run_policy(&inst, Variant::Full, |_, n| rng.gen_range(0..n));
+        let before = evaluate(&inst, &sol).expect("valid").objective;
+        let after_sol = dnnrm::solvers::dp::reassign(&inst, &sol).expect("a valid answer reads back");
+        let after = evaluate(&inst, &after_sol).unwrap_or_else(|v| panic!("seed {seed}: {v}")).objective;
+        assert_eq!(after_sol.edge_cache, sol.edge_cache, "seed {seed}: the cache is the construction's");
+        assert!(after >= before - 1e-12, "seed {seed}: {after} < {before}");
+        gained += usize::from(after > before + 1e-12);
+    }
+    assert!(gained >= 30, "the stage improves a random construction often ({gained})");
+}

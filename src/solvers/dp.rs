@@ -28,7 +28,7 @@
 
 use super::greedy::{assign_best_price, cache_by_coverage};
 use super::partial::Partial;
-use crate::model::{enumerate_options, Assignment, Decision, Instance};
+use crate::model::{enumerate_options, Assignment, Decision, Instance, Solution};
 use crate::solver::{SolveOptions, SolveReport, Solver, SolverError, Status};
 
 /// Largest choice table (entries) one server may use: 64 MB of `u16`.
@@ -200,4 +200,18 @@ impl Solver for SlotDp {
         }
         Ok(rep)
     }
+}
+
+/// The exact assignment of `sol`'s cache: every server's tasks re-assigned by
+/// [`assign_server`] to the models `sol` caches there (a server above [`MAX_TABLE`]
+/// keeps `sol`'s decisions). Never less accurate than `sol` on any server, since `sol`'s
+/// own assignment is one of those the program considers. `None` when `sol` breaks a
+/// rule [`Partial::from_solution`] checks (an answer the evaluator accepts never does).
+pub fn reassign(inst: &Instance, sol: &Solution) -> Option<Solution> {
+    let options = enumerate_options(inst);
+    let mut p = Partial::from_solution(inst, &options, sol)?;
+    for m in 0..inst.edges.len() {
+        assign_server(&mut p, m, &inst.tasks_of_edge(m));
+    }
+    Some(p.into_solution())
 }

@@ -146,7 +146,7 @@ pub fn registry() -> &'static [SolverInfo] {
         },
         SolverInfo {
             name: "drl",
-            description: "proposed scheme: learned cache/location/model choices + exact RB/unit packing",
+            description: "proposed scheme: learned cache/location/model choices + exact RB/unit packing, then the exact assignment (dp) on the learned cache",
             learned: true,
             family: Family::Learned,
             settings: LEARNED,
@@ -171,6 +171,17 @@ pub fn registry() -> &'static [SolverInfo] {
             family: Family::Ablation,
             settings: &[],
             build: |_| Ok(Box::new(DrlUntrained)),
+        },
+        SolverInfo {
+            name: "drl-noexact",
+            description: "ablation of drl: the learned construction alone, without the exact assignment stage (checkpoint of drl)",
+            learned: false,
+            family: Family::Ablation,
+            settings: LEARNED,
+            build: |s| {
+                let dir = checkpoint_or(s, &super::drl::default_checkpoint(Variant::Full));
+                Ok(Box::new(DrlSolver::load(&dir, Variant::Full)?.without_exact_stage("drl-noexact")))
+            },
         },
         SolverInfo {
             name: "drl-nosub",

@@ -15,14 +15,18 @@
 //! learns when to deviate from it (what to prefetch for the next regime, what to add for
 //! the demand of the moment).
 //!
-//! Candidate features (`FEAT` = 16, in this order): the prior; stop flag; accuracy;
+//! Candidate features (`FEAT` = 18, in this order): the prior; stop flag; accuracy;
 //! size over the cache; resident; fraction received (downloading); `(1 - p)^d`, `d` the
 //! slots until resident at the edge's rate; the share of this slot's tasks at the
 //! server that ask for the model's service; the service's share in the current and in
 //! the next regime's mix; its decayed request share at the server (decay 0.8); in the
 //! long-run placement; the best accuracy of the service among the models chosen so far
 //! and the model's gain over it; the cache fraction left after adding it; the current
-//! regime's deadline scale. The stop row carries the prior, the stop flag and the cache
+//! regime's deadline scale; the share of the slot's tasks of the service at the server
+//! whose deadline the model meets at the edge on the whole server's compute (upload
+//! aside); the share of the slot's tasks at the server that ask for the service and
+//! wait, their device holding no resident model of it that meets their deadline (what
+//! the edge must serve while devices download, as after a regime start). The stop row carries the prior, the stop flag and the cache
 //! fraction left.
 
 pub mod train;
@@ -39,7 +43,7 @@ use crate::solvers::online::StaticPlacement;
 use crate::solvers::SlotDp;
 
 /// Width of a candidate's feature row.
-pub const FEAT: usize = 16;
+pub const FEAT: usize = 18;
 /// Candidates per step (models of the zoo plus the stop action), padded.
 pub const SLOTS: usize = 32;
 /// Hidden width of the scoring network.
@@ -64,6 +68,36 @@ pub struct Context {
     pub static_targets: Vec<Vec<usize>>,
     counts: Vec<Vec<f64>>,
     seed: u64,
+}
+
+/// What the slot asks of server `m`, per service: the deadlines of its tasks, and how
+/// many of them wait (their device holds no resident model of the service that meets
+/// the task's deadline locally, so only the edge or the cloud can serve them).
+struct SlotDemand {
+    deadlines: Vec<Vec<f64>>,
+    waiting: Vec<f64>,
+}
+
+impl SlotDemand {
+    fn new(net: &Network, m: usize, slot: &Slot, state: &PlacementState) -> Self {
+        let q = net.services.len();
+        let (mut deadlines, mut waiting) = (vec![Vec::new(); q], vec![0.0; q]);
+        for task in slot.tasks.iter().filter(|t| t.edge == m && t.service < q) {
+            deadlines[task.service].push(task.deadline_s);
+            let dev = &net.devices[task.device];
+            let local = state.devices.get(task.device).is_some_and(|s| {
+                s.resident.iter().any(|&k| {
+                    let md = &net.models[k];
+                    md.service == task.service
+                        && crate::model::meets_deadline(md.flops / dev.flops, task.deadline_s)
+                })
+            });
+            if !local {
+                waiting[task.service] += 1.0;
+            }
+        }
+        SlotDemand { deadlines, waiting }
+    }
 }
 
 impl Context {
@@ -112,6 +146,7 @@ impl Context {
         cands: &mut Vec<Option<usize>>,
     ) {
         let net = &self.net;
+        let demand = SlotDemand::new(net, m, slot, state);
         let cap = net.edges[m].cache_mb.max(1e-9);
         let used: f64 = chosen.iter().map(|&k| net.models[k].size_mb).sum();
         let left = (cap - used).max(0.0);
@@ -139,6 +174,12 @@ impl Context {
                 store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb / md.size_mb);
             let in_static = self.static_targets[m].contains(&k);
             let mix = |g: usize| net.demand.regimes.get(g).and_then(|g| g.mix.get(q)).copied().unwrap_or(0.0);
+            let edge_delay = md.flops / net.edges[m].flops.max(1e-9);
+            let q_tasks = demand.deadlines[q].len().max(1) as f64;
+            let edge_feasible =
+                demand.deadlines[q].iter().filter(|&&t| crate::model::meets_deadline(edge_delay, t)).count()
+                    as f64
+                    / q_tasks;
             let row = [
                 if in_static { STATIC_PRIOR } else { 0.0 },
                 0.0,
@@ -156,6 +197,8 @@ impl Context {
                 (md.accuracy - best_chosen).max(0.0),
                 (left - md.size_mb) / cap,
                 scale,
+                edge_feasible,
+                demand.waiting[q] / total_now,
             ];
             obs.extend(row.iter().map(|&x| x as f32));
             obs.push(1.0);

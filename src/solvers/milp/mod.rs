@@ -236,7 +236,7 @@ pub enum MilpError {
 pub struct Milp {
     /// Relative MIP gap at which HiGHS stops (0: prove optimality).
     pub mip_rel_gap: f64,
-    /// Start HiGHS from the `greedy-ls` solution.
+    /// Start HiGHS from the better of the `dp` and `greedy-ls` solutions.
     pub warm_start: bool,
     /// One MILP per edge server (exact; see [`encoding`]) instead of one for all.
     pub decompose: bool,
@@ -333,17 +333,29 @@ impl Solver for Milp {
         let mut stats: Vec<(&str, f64)> =
             vec![("mip_rel_gap", self.mip_rel_gap), ("threads", opts.threads as f64)];
 
-        // Under a time limit the MILP starts from `greedy-ls` (a tenth of the limit) and
-        // never answers worse than it: a time-limited solve is at least a good heuristic.
+        // Under a time limit the MILP starts from the better of `dp` and `greedy-ls` (a
+        // tenth of the limit) and never answers worse than it: a time-limited solve is at
+        // least a good heuristic.
         let warm = if self.warm_start || opts.time_limit.is_some() {
             let t0 = Instant::now();
             let sub = SolveOptions { time_limit: opts.time_limit.map(|t| t / 10), ..opts.clone() };
-            let w = GreedyLocalSearch.solve(inst, &sub).ok().map(|r| r.solution);
+            let score = |s: &crate::model::Solution| evaluate(inst, s).ok().map(|e| e.objective);
+            let starts = [
+                super::SlotDp.solve(inst, &sub).ok().map(|r| r.solution),
+                GreedyLocalSearch.solve(inst, &sub).ok().map(|r| r.solution),
+            ];
+            let w = starts.into_iter().flatten().filter_map(|s| score(&s).map(|o| (o, s))).fold(
+                None,
+                |best: Option<(f64, crate::model::Solution)>, (o, s)| match best {
+                    Some((b, _)) if b >= o => best,
+                    _ => Some((o, s)),
+                },
+            );
             stats.push(("warm_start_s", t0.elapsed().as_secs_f64()));
-            if let Some(obj) = w.as_ref().and_then(|s| evaluate(inst, s).ok()).map(|e| e.objective) {
-                stats.push(("warm_start_objective", obj));
+            if let Some((obj, _)) = &w {
+                stats.push(("warm_start_objective", *obj));
             }
-            w
+            w.map(|(_, s)| s)
         } else {
             None
         };
@@ -441,7 +453,7 @@ impl Solver for Milp {
                         (
                             w.clone(),
                             format!(
-                                "{reason}; the MILP incumbent {objective:.6} is below its greedy-ls start {wo:.6}, \
+                                "{reason}; the MILP incumbent {objective:.6} is below its heuristic start (the better of dp and greedy-ls) {wo:.6}, \
                                  which is returned"
                             ),
                         )
