@@ -189,6 +189,9 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
     assert_eq!(rows.len(), 4, "2 episodes x 2 policies");
     assert!(rows.iter().all(|r| r.ok() && r.objective.is_some() && r.stat("decide_p50_ms").is_some()));
     assert!(inst.join("online-t/e1.json").exists(), "episodes are written for `simulate`");
+    let placements = std::fs::read_to_string(d.join("results/placement-cache.csv")).expect("placement cache");
+    assert!(placements.starts_with("key,version,edges,revision\n"), "{placements}");
+    assert_eq!(placements.lines().count(), 3, "one long-run placement per episode: {placements}");
     let ep = dnnrm::io::read_episode(&inst.join("online-t/e1.json")).expect("valid episode");
     assert_eq!(episode_hash(&ep).len(), 16);
     // A rerun of the same revision keeps the rows of episode e1 as they were.
@@ -197,6 +200,20 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
     let e1 =
         |rs: &[ResultRow]| rs.iter().filter(|r| r.instance == "e1").map(|r| r.wall_s).collect::<Vec<_>>();
     assert_eq!(e1(&rows), e1(&again), "resumed, not rerun");
+    // A row of a policy the registry no longer has is dropped at the next run; rows of
+    // known policies that this run does not select stay.
+    let mut stale = again[0].clone();
+    stale.solver = "removed-policy".into();
+    let mut other = again[0].clone();
+    other.solver = "lfu".into();
+    let mut with_stale = again.clone();
+    with_stale.extend([stale, other]);
+    dnnrm::io::results::write_rows(&csv, &with_stale).expect("write");
+    run_online_suite(&cfg, None).expect("runs a third time");
+    let third = dnnrm::io::results::read_rows(&csv).expect("results");
+    assert!(third.iter().all(|r| r.solver != "removed-policy"), "stale row dropped");
+    assert_eq!(third.iter().filter(|r| r.solver == "lfu").count(), 1, "known policy's row kept");
+    assert_eq!(third.len(), 5);
     let md = std::fs::read_to_string(d.join("results/online.md")).expect("summary");
     assert!(md.contains("## online-t") && md.contains("| myopic |"));
     let summary = std::fs::read_to_string(d.join("results/summary.md")).expect("summary.md");

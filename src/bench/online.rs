@@ -495,7 +495,12 @@ pub fn run_online_set(
     resume: bool,
     progress: &indicatif::ProgressBar,
 ) -> Result<OnlineSetRun, IoError> {
-    let file = std::sync::Mutex::new(crate::io::ResultsFile::open(out, resume, HINDSIGHT)?);
+    let mut file = crate::io::ResultsFile::open(out, resume, HINDSIGHT)?;
+    // Rows of a policy the registry no longer has (removed or renamed) would stay in
+    // the tables forever: they are dropped. Rows of known policies not run now stay.
+    let known = crate::solvers::online::policies();
+    file.retain(|r| r.solver == HINDSIGHT || known.iter().any(|p| p.name == r.solver));
+    let file = std::sync::Mutex::new(file);
     let revision = provenance::revision().to_string();
     // Jobs: hindsight first (the longest), then every policy.
     let mut jobs: Vec<(usize, Option<&PolicyRun>)> = Vec::new();
@@ -609,6 +614,8 @@ pub fn run_online_suite(
     let rule_based: Vec<&str> =
         crate::solvers::online::policies().iter().filter(|p| p.rule_based).map(|p| p.name).collect();
     let runs = policy_runs(&infos, &cfg.models_dir);
+    // Long-run placements are offline computations, kept like the hindsight optima.
+    crate::solvers::online::placement_cache::enable(&cfg.out_dir.join("placement-cache.csv"))?;
     let yardstick = match hindsight {
         Some(solver) => Some(Yardstick {
             solver,

@@ -297,6 +297,12 @@ impl ResultsFile {
         }
     }
 
+    /// Drops the rows for which `keep` is false (the file is rewritten at the next
+    /// `insert`).
+    pub fn retain(&mut self, keep: impl Fn(&ResultRow) -> bool) {
+        self.rows.retain(|_, r| keep(r));
+    }
+
     /// All rows in canonical order, with `ratio_to_opt` filled in.
     pub fn rows(&self) -> Vec<ResultRow> {
         let mut rows: Vec<ResultRow> = self.rows.values().cloned().collect();

@@ -3,6 +3,7 @@
 
 pub mod common;
 pub mod mpc;
+pub mod placement_cache;
 pub mod rules;
 pub mod tune;
 
