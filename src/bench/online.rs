@@ -530,28 +530,59 @@ pub fn run_online_set(
         })
         .collect();
     progress.set_length(jobs.len() as u64);
+    // Longest jobs first (expected time: the mean wall time of the policy's rows already
+    // in the file, from any revision; a policy without rows and an uncached hindsight
+    // solve count as longest), handed out in that order, so a set does not end with one
+    // long run on one core while the others idle. Results are put back in job order.
+    let expected: BTreeMap<String, f64> = {
+        let rows = file.lock().map(|f| f.rows()).unwrap_or_default();
+        let mut sums: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+        for r in rows.iter().filter(|r| r.solver != HINDSIGHT) {
+            let e = sums.entry(r.solver.clone()).or_default();
+            *e = (e.0 + r.wall_s, e.1 + 1);
+        }
+        sums.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect()
+    };
+    let cost = |&(i, p): &(usize, Option<&PolicyRun>)| match p {
+        Some(run) => expected.get(run.info.name).copied().unwrap_or(f64::INFINITY),
+        None => {
+            let cached = yardstick.is_some_and(|y| {
+                y.cache
+                    .lock()
+                    .is_ok_and(|c| c.get(&episode_hash(&set.episodes[i].1), &y.solver.version()).is_some())
+            });
+            if cached {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        }
+    };
+    let mut order: Vec<usize> = (0..jobs.len()).collect();
+    order.sort_by(|&a, &b| cost(&jobs[b]).total_cmp(&cost(&jobs[a]))); // stable
     type Done = (usize, String, u64, Vec<f64>);
-    let results: Vec<Result<Done, IoError>> = jobs
-        .par_iter()
-        .map(|&(i, p)| {
-            let (r, ep) = &set.episodes[i];
-            let (row, per_slot) = match (p, yardstick) {
-                (Some(run), _) => run_policy_row(&set.name, r, ep, run),
-                (None, Some(y)) => hindsight_row(&set.name, r, ep, y.solver, &y.cache, &y.opts)?,
-                (None, None) => unreachable!("hindsight jobs exist only with a solver"),
-            };
-            let (name, seed) = (row.solver.clone(), row.seed);
-            file.lock()
-                .map_err(|_| IoError::Field {
-                    path: PathBuf::new(),
-                    field: "results".into(),
-                    reason: "lock poisoned".into(),
-                })?
-                .insert(vec![row])?;
-            progress.inc(1);
-            Ok((i, name, seed, per_slot))
-        })
-        .collect();
+    let run_job = |(i, p): (usize, Option<&PolicyRun>)| -> Result<Done, IoError> {
+        let (r, ep) = &set.episodes[i];
+        let (row, per_slot) = match (p, yardstick) {
+            (Some(run), _) => run_policy_row(&set.name, r, ep, run),
+            (None, Some(y)) => hindsight_row(&set.name, r, ep, y.solver, &y.cache, &y.opts)?,
+            (None, None) => unreachable!("hindsight jobs exist only with a solver"),
+        };
+        let (name, seed) = (row.solver.clone(), row.seed);
+        file.lock()
+            .map_err(|_| IoError::Field {
+                path: PathBuf::new(),
+                field: "results".into(),
+                reason: "lock poisoned".into(),
+            })?
+            .insert(vec![row])?;
+        progress.inc(1);
+        Ok((i, name, seed, per_slot))
+    };
+    let mut indexed: Vec<(usize, Result<Done, IoError>)> =
+        order.into_iter().par_bridge().map(|k| (k, run_job(jobs[k]))).collect();
+    indexed.sort_by_key(|(k, _)| *k);
+    let results = indexed.into_iter().map(|(_, r)| r);
     let mut first_episode = Vec::new();
     for res in results {
         // A learned policy's first checkpoint stands for it in the plot.
