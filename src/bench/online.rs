@@ -558,8 +558,9 @@ pub fn run_online_set(
             }
         }
     };
+    let costs: Vec<f64> = jobs.iter().map(cost).collect();
     let mut order: Vec<usize> = (0..jobs.len()).collect();
-    order.sort_by(|&a, &b| cost(&jobs[b]).total_cmp(&cost(&jobs[a]))); // stable
+    order.sort_by(|&a, &b| costs[b].total_cmp(&costs[a])); // stable
     type Done = (usize, String, u64, Vec<f64>);
     let run_job = |(i, p): (usize, Option<&PolicyRun>)| -> Result<Done, IoError> {
         let (r, ep) = &set.episodes[i];

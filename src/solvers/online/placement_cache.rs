@@ -94,13 +94,6 @@ pub fn enable(path: &Path) -> Result<(), IoError> {
     Ok(())
 }
 
-/// Turns the persistent cache off for this process.
-pub fn disable() {
-    if let Ok(mut s) = store().lock() {
-        *s = None;
-    }
-}
-
 /// The cached placement of `key` (with `n_edges` servers), when the cache is on.
 pub fn get(key: u64, n_edges: usize) -> Option<Vec<Vec<usize>>> {
     let s = store().lock().ok()?;
