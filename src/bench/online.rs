@@ -81,65 +81,16 @@ pub struct CachedOptimum {
     pub per_slot: String,
 }
 
+impl crate::io::CacheRow for CachedOptimum {
+    fn key(&self) -> (String, String) {
+        (self.hash.clone(), self.encoding.clone())
+    }
+}
+
 /// The cache of hindsight optima (`results/hindsight-cache.csv`): proven optima keyed
 /// by (episode hash, encoding version), so a new revision of the code reuses them and
 /// a changed episode or encoding solves again. Only proven optima are stored.
-#[derive(Debug, Default)]
-pub struct HindsightCache {
-    path: Option<PathBuf>,
-    entries: BTreeMap<(String, String), CachedOptimum>,
-}
-
-impl HindsightCache {
-    /// Reads the cache (an absent file is an empty cache).
-    pub fn open(path: &Path) -> Result<Self, IoError> {
-        let mut entries = BTreeMap::new();
-        if path.exists() {
-            let mut rdr = csv::Reader::from_path(path).map_err(|e| IoError::Csv {
-                path: path.to_path_buf(),
-                line: 1,
-                column: None,
-                reason: e.to_string(),
-            })?;
-            for (i, rec) in rdr.deserialize::<CachedOptimum>().enumerate() {
-                let c = rec.map_err(|e| IoError::Csv {
-                    path: path.to_path_buf(),
-                    line: e.position().map_or(i as u64 + 2, |p| p.line()),
-                    column: None,
-                    reason: e.to_string(),
-                })?;
-                entries.insert((c.hash.clone(), c.encoding.clone()), c);
-            }
-        }
-        Ok(HindsightCache { path: Some(path.to_path_buf()), entries })
-    }
-
-    pub fn get(&self, hash: &str, encoding: &str) -> Option<&CachedOptimum> {
-        self.entries.get(&(hash.to_string(), encoding.to_string()))
-    }
-
-    /// Adds a proven optimum and rewrites the file atomically, keeping what another run
-    /// added to the file since this one read it (two runs may share the cache).
-    pub fn insert(&mut self, c: CachedOptimum) -> Result<(), IoError> {
-        self.entries.insert((c.hash.clone(), c.encoding.clone()), c);
-        let Some(path) = self.path.clone() else { return Ok(()) };
-        if let Ok(now) = HindsightCache::open(&path) {
-            for (k, v) in now.entries {
-                self.entries.entry(k).or_insert(v);
-            }
-        }
-        let path = &path;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        for c in self.entries.values() {
-            w.serialize(c)
-                .map_err(|e| IoError::Write { path: path.clone(), cause: std::io::Error::other(e) })?;
-        }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| IoError::Write { path: path.clone(), cause: std::io::Error::other(e) })?;
-        write_atomic(path, &bytes)
-    }
-}
+pub type HindsightCache = crate::io::KeyedCache<CachedOptimum>;
 
 fn base_row(
     set: &str,

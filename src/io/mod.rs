@@ -5,12 +5,14 @@
 pub mod atomic;
 pub mod csvfiles;
 pub mod json;
+pub mod keyed_cache;
 pub mod provenance;
 pub mod results;
 
 pub use atomic::{write_atomic, write_json_atomic};
 pub use csvfiles::{read_instance_list, read_scenario_csv, InstanceListRow, ScenarioRow};
 pub use json::{read_decisions, read_episode, read_instance, read_solution};
+pub use keyed_cache::{CacheRow, KeyedCache};
 pub use results::{ResultRow, ResultsFile, RowStatus};
 
 use std::path::{Path, PathBuf};

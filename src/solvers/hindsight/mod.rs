@@ -144,12 +144,20 @@ pub struct Hindsight {
     pub decompose: bool,
     /// Run HiGHS's presolve.
     pub presolve: bool,
+    /// Run HiGHS's improvement heuristics (see [`RunSettings::primal_heuristics`]).
+    pub primal_heuristics: bool,
     pub encoding: EncodingOptions,
 }
 
 impl Default for Hindsight {
     fn default() -> Self {
-        Hindsight { mip_rel_gap: 0.0, decompose: true, presolve: true, encoding: EncodingOptions::default() }
+        Hindsight {
+            mip_rel_gap: 0.0,
+            decompose: true,
+            presolve: true,
+            primal_heuristics: true,
+            encoding: EncodingOptions::default(),
+        }
     }
 }
 
@@ -177,6 +185,12 @@ impl Hindsight {
     /// HiGHS presolve on or off.
     pub fn with_presolve(mut self, presolve: bool) -> Self {
         self.presolve = presolve;
+        self
+    }
+
+    /// HiGHS's improvement heuristics on or off (optimality is proven either way).
+    pub fn with_primal_heuristics(mut self, on: bool) -> Self {
+        self.primal_heuristics = on;
         self
     }
 
@@ -252,6 +266,7 @@ impl Hindsight {
                 mip_rel_gap: self.mip_rel_gap,
                 guard: budget.map(|b| b + GUARD_GRACE),
                 presolve: self.presolve,
+                primal_heuristics: self.primal_heuristics,
             };
             shapes[bi] = Some(model.shape);
             runs[bi] = classify(run::run(model.problem, None, &settings), true);

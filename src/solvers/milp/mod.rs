@@ -207,6 +207,7 @@ fn solve_blocks(
             mip_rel_gap,
             guard: budget.map(|b| b + GUARD_GRACE),
             presolve: block.n_cols() <= PRESOLVE_MAX_COLS,
+            primal_heuristics: true,
         };
         runs.push(classify(run::run(model.problem, initial, &settings), integer));
     }

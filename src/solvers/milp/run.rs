@@ -87,6 +87,10 @@ pub struct RunSettings {
     pub guard: Option<Duration>,
     /// Run HiGHS's presolve (see [`super::PRESOLVE_MAX_COLS`]).
     pub presolve: bool,
+    /// Run HiGHS's improvement heuristics feasibility jump, RINS and RENS (its
+    /// default). Off, HiGHS still proves optimality; on the small plans of `mpc` they
+    /// cost more root time than they save (docs/online.md).
+    pub primal_heuristics: bool,
 }
 
 /// What HiGHS returned, as plain data.
@@ -155,6 +159,12 @@ fn run_here(problem: HighsProblem, initial: Option<Vec<f64>>, s: &RunSettings) -
     opt(&mut model, "mip_rel_gap", s.mip_rel_gap)?;
     if !s.presolve {
         opt(&mut model, "presolve", "off")?;
+    }
+    if !s.primal_heuristics {
+        for name in ["mip_heuristic_run_feasibility_jump", "mip_heuristic_run_rins", "mip_heuristic_run_rens"]
+        {
+            opt(&mut model, name, false)?;
+        }
     }
     if let Some(t) = s.time_limit_s {
         opt(&mut model, "time_limit", t.max(1e-3))?;

@@ -18,11 +18,10 @@
 //! The cache is off unless a process enables it ([`enable`]); the bench does, training
 //! does not (its episodes are new every time).
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
-use crate::io::IoError;
+use crate::io::{CacheRow, IoError, KeyedCache};
 
 /// Version of the sampled placement (the sampler, the capacity scaling and the `milp`
 /// encoding): change it whenever they change what a placement is, so cached entries
@@ -37,32 +36,19 @@ struct Row {
     revision: String,
 }
 
-#[derive(Debug)]
-struct Store {
-    path: PathBuf,
-    entries: BTreeMap<(String, String), Row>,
+impl CacheRow for Row {
+    fn key(&self) -> (String, String) {
+        (self.key.clone(), self.version.clone())
+    }
+
+    fn check(&self) -> Result<(), String> {
+        decode_edges(&self.edges).map(|_| ()).map_err(|reason| format!("column `edges`: {reason}"))
+    }
 }
 
-fn store() -> &'static Mutex<Option<Store>> {
-    static STORE: OnceLock<Mutex<Option<Store>>> = OnceLock::new();
+fn store() -> &'static Mutex<Option<KeyedCache<Row>>> {
+    static STORE: OnceLock<Mutex<Option<KeyedCache<Row>>>> = OnceLock::new();
     STORE.get_or_init(|| Mutex::new(None))
-}
-
-fn read(path: &Path) -> Result<BTreeMap<(String, String), Row>, IoError> {
-    let mut entries = BTreeMap::new();
-    if !path.exists() {
-        return Ok(entries);
-    }
-    let csv_err =
-        |line: u64, reason: String| IoError::Csv { path: path.to_path_buf(), line, column: None, reason };
-    let mut rdr = csv::Reader::from_path(path).map_err(|e| csv_err(1, e.to_string()))?;
-    for (i, rec) in rdr.deserialize::<Row>().enumerate() {
-        let line = i as u64 + 2;
-        let row = rec.map_err(|e| csv_err(e.position().map_or(line, |p| p.line()), e.to_string()))?;
-        decode_edges(&row.edges).map_err(|reason| csv_err(line, format!("column `edges`: {reason}")))?;
-        entries.insert((row.key.clone(), row.version.clone()), row);
-    }
-    Ok(entries)
 }
 
 fn encode_edges(edges: &[Vec<usize>]) -> String {
@@ -87,9 +73,9 @@ fn decode_edges(text: &str) -> Result<Vec<Vec<usize>>, String> {
 /// Turns the persistent cache on for this process, reading `path` (an absent file is an
 /// empty cache; a malformed one is an error naming the line).
 pub fn enable(path: &Path) -> Result<(), IoError> {
-    let entries = read(path)?;
+    let cache = KeyedCache::open(path)?;
     if let Ok(mut s) = store().lock() {
-        *s = Some(Store { path: path.to_path_buf(), entries });
+        *s = Some(cache);
     }
     Ok(())
 }
@@ -97,7 +83,7 @@ pub fn enable(path: &Path) -> Result<(), IoError> {
 /// The cached placement of `key` (with `n_edges` servers), when the cache is on.
 pub fn get(key: u64, n_edges: usize) -> Option<Vec<Vec<usize>>> {
     let s = store().lock().ok()?;
-    let row = s.as_ref()?.entries.get(&(format!("{key:016x}"), PLACEMENT_VERSION.to_string()))?;
+    let row = s.as_ref()?.get(&format!("{key:016x}"), PLACEMENT_VERSION)?;
     decode_edges(&row.edges).ok().filter(|e| e.len() == n_edges)
 }
 
@@ -105,28 +91,13 @@ pub fn get(key: u64, n_edges: usize) -> Option<Vec<Vec<usize>>> {
 /// atomically and keeping what another process added since this one read it.
 pub fn insert(key: u64, edges: &[Vec<usize>]) -> Result<(), IoError> {
     let Ok(mut guard) = store().lock() else { return Ok(()) };
-    let Some(s) = guard.as_mut() else { return Ok(()) };
-    let row = Row {
+    let Some(cache) = guard.as_mut() else { return Ok(()) };
+    cache.insert(Row {
         key: format!("{key:016x}"),
         version: PLACEMENT_VERSION.to_string(),
         edges: encode_edges(edges),
         revision: crate::io::provenance::revision().to_string(),
-    };
-    s.entries.insert((row.key.clone(), row.version.clone()), row);
-    if let Ok(now) = read(&s.path) {
-        for (k, v) in now {
-            s.entries.entry(k).or_insert(v);
-        }
-    }
-    let werr = |e: csv::Error| IoError::Write { path: s.path.clone(), cause: std::io::Error::other(e) };
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in s.entries.values() {
-        w.serialize(r).map_err(werr)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| IoError::Write { path: s.path.clone(), cause: std::io::Error::other(e.to_string()) })?;
-    crate::io::write_atomic(&s.path, &bytes)
+    })
 }
 
 #[cfg(test)]
