@@ -48,8 +48,8 @@ def slot_rate(n_envs: int, seconds: float, seed: int) -> float:
     return rate(step, seconds)
 
 
-def online_rate(n_envs: int, seconds: float, seed: int) -> float:
-    env = OnlineVecEnv(n_envs)
+def online_rate(n_envs: int, seconds: float, seed: int, assigner: str) -> float:
+    env = OnlineVecEnv(n_envs, assigner=assigner)
     obs, _ = env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     state = {"obs": obs}
@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--n-devices", type=int, default=50, help="devices of the MILP instances")
     ap.add_argument("--instances", type=int, default=10, help="MILP instances")
+    ap.add_argument("--assigner", default="dp", help="assigner of the Online-v0 environments")
     args = ap.parse_args()
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
     print(f"dnnrm {dnnrm.__version__} ({dnnrm.REVISION}), Python {platform.python_version()}, CPUs allowed {cpus}, "
@@ -96,8 +97,8 @@ def main() -> None:
     slot = [slot_rate(args.envs, args.seconds, r) for r in range(args.repeats)]
     print(f"dnnrm/Slot-v0   N={args.envs}: {statistics.median(slot):10.0f} steps/s (median of {args.repeats}; "
           f"min {min(slot):.0f}, max {max(slot):.0f}; target 50000)")
-    online = [online_rate(args.envs, args.seconds, r) for r in range(args.repeats)]
-    print(f"dnnrm/Online-v0 N={args.envs}: {statistics.median(online):10.0f} slots/s (median of {args.repeats}; "
+    online = [online_rate(args.envs, args.seconds, r, args.assigner) for r in range(args.repeats)]
+    print(f"dnnrm/Online-v0 N={args.envs}: {statistics.median(online):10.0f} slots/s ({args.assigner}; median of {args.repeats}; "
           f"min {min(online):.0f}, max {max(online):.0f}; target 2000)")
     py, rust, over = solve_overhead(args.n_devices, args.instances, args.repeats)
     print(f"solve(milp) N={args.n_devices}: Python {py * 1e3:.3f} ms, Rust {rust * 1e3:.3f} ms per instance "
