@@ -499,3 +499,51 @@ fn the_device_rule_weighs_accuracy_against_download_time() {
     let held = target(&ep, &state(vec![0], vec![Download { model: 1, received_mb: 30.0 }]));
     assert_eq!(held, vec![0]);
 }
+
+#[test]
+fn devices_prefetch_the_next_regimes_models_into_free_storage_once_their_target_is_resident() {
+    use dnnrm::solvers::online::common::device_holds;
+    // Three services; the device runs every model in time (1e12 FLOP/s), receives 10 MB
+    // per slot, p = 0.1. Regime 0 asks for service 0 only; the next, regime 1, for
+    // services 1 and 2 at 0.5 each.
+    let mut ep = hand_episode(1);
+    let net = &mut ep.network;
+    net.services = vec!["classification".into(), "detection".into(), "segmentation".into()];
+    let model = |name: &str, service: usize, accuracy: f64, size_mb: f64| DnnModel {
+        name: name.into(),
+        service,
+        accuracy,
+        flops: 1e10,
+        size_mb,
+    };
+    net.models.push(model("c", 1, 0.5, 20.0));
+    net.models.push(model("d", 1, 0.6, 40.0));
+    net.models.push(model("e", 2, 0.9, 30.0));
+    net.devices[0].flops = 1e12;
+    net.devices[0].storage_mb = 100.0;
+    net.demand.regimes = vec![
+        Regime { mix: vec![1.0, 0.0, 0.0], p_active: 1.0, deadline_scale: 1.0 },
+        Regime { mix: vec![0.0, 0.5, 0.5], p_active: 1.0, deadline_scale: 1.0 },
+    ];
+    net.demand.switch_prob = 0.1;
+    net.demand.deadlines_s = vec![(2.0, 2.0); 3];
+    let slot = ep.slots[0].clone();
+    let state = |resident: Vec<usize>| PlacementState {
+        edges: vec![Store::default()],
+        devices: vec![Store { resident, downloading: Vec::new() }],
+    };
+    let held =
+        |ep: &Episode, resident: Vec<usize>| device_holds(&ep.network, &slot, &state(resident))[0].clone();
+    // Target: a (0.7, resident) beats b (0.8 * 0.9^6 = 0.425). Prefetch values: service
+    // 1: c 0.5 * 0.5 * 0.9^2 = 0.2025 > d 0.5 * 0.6 * 0.9^4 = 0.1968; service 2: e
+    // 0.5 * 0.9 * 0.9^3 = 0.3281. By value: e, then c; 90 MB free holds both.
+    assert_eq!(held(&ep, vec![0]), vec![0, 4, 2]);
+    // The target still downloading: no prefetch (it would share the device's volume).
+    assert_eq!(held(&ep, vec![]), vec![0]);
+    // 55 MB: 45 free; e (30) fits, then c (20) no longer does.
+    ep.network.devices[0].storage_mb = 55.0;
+    assert_eq!(held(&ep, vec![0]), vec![0, 4]);
+    // c resident covers service 1; 25 MB free is too little for e: nothing is evicted
+    // for a prefetch.
+    assert_eq!(held(&ep, vec![0, 2]), vec![0, 2]);
+}

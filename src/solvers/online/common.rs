@@ -84,9 +84,10 @@ pub fn lazy_hold(
 ///   start, so `1 - p` is the chance the service still runs next slot): a small model
 ///   that arrives soon beats a larger, more accurate one that would arrive late.
 ///
-/// No target when no model has a positive value. Resident models stay while they fit
-/// (lazy eviction, the task's service first, most accurate first). A device without a
-/// task keeps what it holds.
+/// No target when no model has a positive value. Once the target is resident, the
+/// device prefetches for the next regime ([`prefetch`]) into storage nothing else uses.
+/// Resident models stay while they fit (lazy eviction, the task's service first, most
+/// accurate first). A device without a task keeps what it holds.
 pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<Vec<usize>> {
     let mut hold: Vec<Vec<usize>> = state.devices.iter().map(Store::held).collect();
     let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
@@ -113,13 +114,85 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
                 md.service == task.service && md.size_mb <= dev.storage_mb && value(k) > 0.0
             })
             .max_by(|&a, &b| value(a).total_cmp(&value(b)).then(b.cmp(&a)));
-        let target: Vec<usize> = best.into_iter().collect();
+        let mut target: Vec<usize> = best.into_iter().collect();
+        if target.iter().all(|&k| store.resident.contains(&k)) {
+            target.extend(prefetch(net, slot, store, n, task.service, &target));
+        }
         hold[n] = lazy_hold(net, store, &target, dev.storage_mb, |k| {
             let md = &net.models[k];
             md.accuracy + if md.service == task.service { 1.0 } else { 0.0 }
         });
     }
     hold
+}
+
+/// Prefetch for the next regime (part of the device rule): a device whose target is
+/// resident uses its idle download volume for models of the services it may draw when
+/// the next regime of the cycle starts. Per service `q` other than the current one and
+/// without a resident model, the candidate is the model of `q` with the largest
+/// `mix'_q alpha_k P'_k (1 - p)^d_k` (`mix'` and `P'` the next regime's share and deadline
+/// probability; `(1 - p)^d_k` the chance the regime lasts until `k` arrives); candidates
+/// by decreasing value while they fit the storage left free by everything the device
+/// holds, so a prefetch never evicts. Started after the target arrived, a prefetch comes
+/// after it in the default download order.
+fn prefetch(
+    net: &Network,
+    slot: &Slot,
+    store: &Store,
+    n: usize,
+    service: usize,
+    target: &[usize],
+) -> Vec<usize> {
+    let dev = &net.devices[n];
+    let Some(next) = net.demand.regimes.get((slot.regime + 1) % net.demand.regimes.len().max(1)) else {
+        return Vec::new();
+    };
+    let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
+    let used: f64 = store
+        .resident
+        .iter()
+        .chain(target.iter().filter(|k| !store.resident.contains(k)))
+        .map(|&k| net.models[k].size_mb)
+        .sum();
+    let mut free = dev.storage_mb - used;
+    let covered = |q: usize| store.resident.iter().any(|&k| net.models[k].service == q);
+    let mut picks: Vec<(f64, usize)> = Vec::new();
+    for (q, &share) in next.mix.iter().enumerate() {
+        if q == service || share <= 0.0 || covered(q) {
+            continue;
+        }
+        let range = net
+            .demand
+            .deadlines_s
+            .get(q)
+            .map(|&(lo, hi)| (lo * next.deadline_scale, hi * next.deadline_scale));
+        let Some(range) = range else { continue };
+        let value = |k: usize| {
+            let md = &net.models[k];
+            let d = slots_to_resident(net, store, k, net.device_volume_mb(n));
+            if d.is_finite() {
+                share * md.accuracy * meet_probability(md.flops / dev.flops, range) * stay.powf(d)
+            } else {
+                0.0
+            }
+        };
+        let best = (0..net.models.len())
+            .filter(|&k| net.models[k].service == q && net.models[k].size_mb <= free && value(k) > 0.0)
+            .max_by(|&a, &b| value(a).total_cmp(&value(b)).then(b.cmp(&a)));
+        if let Some(k) = best {
+            picks.push((value(k), k));
+        }
+    }
+    picks.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out = Vec::new();
+    for (_, k) in picks {
+        let size = net.models[k].size_mb;
+        if size <= free {
+            free -= size;
+            out.push(k);
+        }
+    }
+    out
 }
 
 /// The probability that a delay `delay` meets a deadline drawn uniformly from `(lo, hi)`
