@@ -4,7 +4,7 @@ BIN := target/release/dnnrm
 JOBS ?=
 JOBS_FLAG := $(if $(JOBS),--jobs $(JOBS),)
 
-.PHONY: all deps build test bench bench-full train train-ddpg train-drl check-rl clippy fmt fuzz python test-python bench-python
+.PHONY: all deps build test bench bench-full train train-ddpg train-drl train-online check-rl clippy fmt fuzz python test-python bench-python
 
 SETS ?= all
 DRL_SEEDS ?= 0 1 2 3 4
@@ -51,7 +51,13 @@ bench: build
 ## Retrains every learned solver from scratch, then runs the benchmark.
 bench-full: train bench
 
-train: train-ddpg train-drl
+train: train-ddpg train-drl train-online
+
+## The online learners (docs/online.md, docs/ddpg-online.md): `drl-online` for seeds 0-4
+## (1-2 minutes each) and `ddpg-online` seed 0 (96 000 steps, about 30 minutes).
+train-online: build
+	for s in $(DRL_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train drl-online --seed $$s --out models/drl-online/seed$$s || exit 1; done
+	RAYON_NUM_THREADS=1 $(BIN) train ddpg-online --seed 0 --out models/ddpg-online/seed0
 
 ## The committed DDPG checkpoint, reproducibly (about 23 minutes on one core).
 train-ddpg: build
