@@ -97,23 +97,10 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
         let dev = &net.devices[n];
         let store = &state.devices[n];
         let range = net.demand.deadlines_s.get(task.service).map(|&(lo, hi)| (lo * scale, hi * scale));
-        let value = |k: usize| {
-            let md = &net.models[k];
-            let d = slots_to_resident(net, store, k, net.device_volume_mb(n));
-            let p_meet =
-                meet_probability(md.flops / dev.flops, range.unwrap_or((task.deadline_s, task.deadline_s)));
-            if d.is_finite() {
-                md.accuracy * p_meet * stay.powf(d)
-            } else {
-                0.0
-            }
-        };
-        let best = (0..net.models.len())
-            .filter(|&k| {
-                let md = &net.models[k];
-                md.service == task.service && md.size_mb <= dev.storage_mb && value(k) > 0.0
-            })
-            .max_by(|&a, &b| value(a).total_cmp(&value(b)).then(b.cmp(&a)));
+        let range = range.unwrap_or((task.deadline_s, task.deadline_s));
+        let best = best_local_model(net, task.service, dev.storage_mb, |k| {
+            local_value(net, store, n, k, range, stay)
+        });
         let mut target: Vec<usize> = best.into_iter().collect();
         if target.iter().all(|&k| store.resident.contains(&k)) {
             target.extend(prefetch(net, slot, store, n, task.service, &target));
@@ -167,19 +154,8 @@ fn prefetch(
             .get(q)
             .map(|&(lo, hi)| (lo * next.deadline_scale, hi * next.deadline_scale));
         let Some(range) = range else { continue };
-        let value = |k: usize| {
-            let md = &net.models[k];
-            let d = slots_to_resident(net, store, k, net.device_volume_mb(n));
-            if d.is_finite() {
-                share * md.accuracy * meet_probability(md.flops / dev.flops, range) * stay.powf(d)
-            } else {
-                0.0
-            }
-        };
-        let best = (0..net.models.len())
-            .filter(|&k| net.models[k].service == q && net.models[k].size_mb <= free && value(k) > 0.0)
-            .max_by(|&a, &b| value(a).total_cmp(&value(b)).then(b.cmp(&a)));
-        if let Some(k) = best {
+        let value = |k: usize| share * local_value(net, store, n, k, range, stay);
+        if let Some(k) = best_local_model(net, q, free, value) {
             picks.push((value(k), k));
         }
     }
@@ -193,6 +169,32 @@ fn prefetch(
         }
     }
     out
+}
+
+/// The expected accuracy of model `k` at device `n` over the rest of a service's run:
+/// `alpha_k P_k (1 - p)^d_k`, `P_k` the probability of meeting a deadline drawn from
+/// `range` locally, `d_k` the slots until `k` is resident (0 without a download rate).
+fn local_value(net: &Network, store: &Store, n: usize, k: usize, range: (f64, f64), stay: f64) -> f64 {
+    let md = &net.models[k];
+    let d = slots_to_resident(net, store, k, net.device_volume_mb(n));
+    if d.is_finite() {
+        md.accuracy * meet_probability(md.flops / net.devices[n].flops, range) * stay.powf(d)
+    } else {
+        0.0
+    }
+}
+
+/// The model of `service` with at most `max_mb` MB and the largest positive `value`
+/// (ties: the lower index).
+fn best_local_model(
+    net: &Network,
+    service: usize,
+    max_mb: f64,
+    value: impl Fn(usize) -> f64,
+) -> Option<usize> {
+    (0..net.models.len())
+        .filter(|&k| net.models[k].service == service && net.models[k].size_mb <= max_mb && value(k) > 0.0)
+        .max_by(|&a, &b| value(a).total_cmp(&value(b)).then(b.cmp(&a)))
 }
 
 /// The probability that a delay `delay` meets a deadline drawn uniformly from `(lo, hi)`
