@@ -54,10 +54,12 @@ bench-full: train bench
 train: train-ddpg train-drl train-online
 
 ## The online learners (docs/online.md, docs/ddpg-online.md): `drl-online` for seeds 0-4
-## (1-2 minutes each) and `ddpg-online` seed 0 (96 000 steps, about 30 minutes).
+## (1-2 minutes each) and `ddpg-online` for DDPG_ONLINE_SEEDS (96 000 steps, about 30
+## minutes each).
+DDPG_ONLINE_SEEDS ?= 0 1 2
 train-online: build
 	for s in $(DRL_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train drl-online --seed $$s --out models/drl-online/seed$$s || exit 1; done
-	RAYON_NUM_THREADS=1 $(BIN) train ddpg-online --seed 0 --out models/ddpg-online/seed0
+	for s in $(DDPG_ONLINE_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train ddpg-online --seed $$s --out models/ddpg-online/seed$$s || exit 1; done
 
 ## The committed DDPG checkpoint, reproducibly (about 23 minutes on one core).
 train-ddpg: build
