@@ -103,7 +103,7 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
         });
         let mut target: Vec<usize> = best.into_iter().collect();
         if target.iter().all(|&k| store.resident.contains(&k)) {
-            target.extend(prefetch(net, slot, store, n, task.service, &target));
+            target.extend(prefetch(net, slot, store, n, task.service));
         }
         hold[n] = lazy_hold(net, store, &target, dev.storage_mb, |k| {
             let md = &net.models[k];
@@ -122,25 +122,14 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
 /// by decreasing value while they fit the storage left free by everything the device
 /// holds, so a prefetch never evicts. Started after the target arrived, a prefetch comes
 /// after it in the default download order.
-fn prefetch(
-    net: &Network,
-    slot: &Slot,
-    store: &Store,
-    n: usize,
-    service: usize,
-    target: &[usize],
-) -> Vec<usize> {
+fn prefetch(net: &Network, slot: &Slot, store: &Store, n: usize, service: usize) -> Vec<usize> {
     let dev = &net.devices[n];
     let Some(next) = net.demand.regimes.get((slot.regime + 1) % net.demand.regimes.len().max(1)) else {
         return Vec::new();
     };
     let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
-    let used: f64 = store
-        .resident
-        .iter()
-        .chain(target.iter().filter(|k| !store.resident.contains(k)))
-        .map(|&k| net.models[k].size_mb)
-        .sum();
+    // Called once the target is resident: the resident models are all the device holds.
+    let used: f64 = store.resident.iter().map(|&k| net.models[k].size_mb).sum();
     let mut free = dev.storage_mb - used;
     let covered = |q: usize| store.resident.iter().any(|&k| net.models[k].service == q);
     let mut picks: Vec<(f64, usize)> = Vec::new();
