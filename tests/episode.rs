@@ -547,3 +547,49 @@ fn devices_prefetch_the_next_regimes_models_into_free_storage_once_their_target_
     // for a prefetch.
     assert_eq!(held(&ep, vec![0, 2]), vec![0, 2]);
 }
+
+#[test]
+fn edge_downloads_go_by_the_largest_gain_per_missing_megabyte() {
+    use dnnrm::model::Download;
+    use dnnrm::solvers::online::common::edge_downloads;
+    // The edge receives 50 MB per slot (4e8 bit/s over 1 s). Services 0 and 1 at 0.6
+    // and 0.4: a (svc 0, 0.7, 10 MB), b (svc 0, 0.8, 60 MB), c (svc 1, 0.5, 20 MB),
+    // d (svc 0, 0.65, 5 MB).
+    let mut ep = hand_episode(1);
+    let net = &mut ep.network;
+    net.services = vec!["classification".into(), "detection".into()];
+    let model = |name: &str, service: usize, accuracy: f64, size_mb: f64| DnnModel {
+        name: name.into(),
+        service,
+        accuracy,
+        flops: 1e10,
+        size_mb,
+    };
+    net.models.push(model("c", 1, 0.5, 20.0));
+    net.models.push(model("d", 0, 0.65, 5.0));
+    net.demand.regimes = vec![Regime { mix: vec![0.6, 0.4], p_active: 1.0, deadline_scale: 1.0 }];
+    net.demand.deadlines_s = vec![(2.0, 2.0); 2];
+    let net = &ep.network;
+    let slot = &ep.slots[0];
+    let state = |edge: Store| PlacementState { edges: vec![edge], devices: vec![Store::default()] };
+    // Cold cache: a 0.6 * 0.7 / 10 = 0.042, c 0.4 * 0.5 / 20 = 0.01, b 0.6 * 0.8 / 60
+    // = 0.008: a takes 10 MB, c 20, b the 20 left.
+    let plan = edge_downloads(net, slot, &state(Store::default()), &[vec![1, 0, 2]]);
+    assert_eq!(plan.edges, vec![vec![(0, 10.0), (2, 20.0), (1, 20.0)]]);
+    assert!(plan.devices.is_empty(), "devices keep the default order");
+    // a resident, b has 30 of 60 MB: b gains 0.6 * (0.8 - 0.7) / 30 = 0.002, c 0.01, d
+    // nothing over a (last). c takes 20 MB, b its missing 30, d what is left: none.
+    let edge = Store { resident: vec![0], downloading: vec![Download { model: 1, received_mb: 30.0 }] };
+    let plan = edge_downloads(net, slot, &state(edge.clone()), &[vec![0, 1, 2, 3]]);
+    assert_eq!(plan.edges, vec![vec![(2, 20.0), (1, 30.0), (3, 0.0)]]);
+    // The plan is valid for the evaluator when the policy holds those models.
+    let mut ep = ep.clone();
+    ep.initial = state(edge);
+    ep.network.edges[0].cache_mb = 100.0;
+    let d = SlotDecision {
+        hold: Holdings { edges: vec![vec![0, 1, 2, 3]], devices: vec![vec![]] },
+        solution: serve(None),
+        downloads: Some(plan),
+    };
+    evaluate_episode(&ep, &[d]).expect("the split is within the edge's volume");
+}

@@ -68,13 +68,13 @@ use super::env::{
     M_MAX, N_MAX, OBS_DIM, Q_MAX,
 };
 use crate::model::{
-    enumerate_options, DownloadPlan, Episode, EpisodeViolation, Holdings, Instance, Network, PlacementState,
-    Replay, Slot, SlotDecision, TaskOptions, EPISODE_FORMAT_VERSION,
+    enumerate_options, Episode, EpisodeViolation, Holdings, Instance, Network, PlacementState, Replay, Slot,
+    SlotDecision, TaskOptions, EPISODE_FORMAT_VERSION,
 };
 use crate::rl::train::{Continuous, ContinuousEnv, Env, EnvError, Step};
 use crate::rl::Rng;
 use crate::scenario::{seeds, Dynamics, Scenario};
-use crate::solvers::online::common::{device_holds, empty_solution, kept_resident};
+use crate::solvers::online::common::{device_holds, download_plan, empty_solution, kept_resident};
 
 /// Regime slots of the one-hot regime signal.
 pub const R_MAX: usize = 4;
@@ -313,29 +313,6 @@ pub fn onto_available(inst: &Instance, action: &[f32]) -> Vec<f32> {
         a[n * ACT_PER_TASK + 1] = (pos as f32 + 0.5) / all.len() as f32;
     }
     a
-}
-
-/// The edge servers' download split: each server's volume goes to the models of its
-/// target that are not resident, in target order (decreasing score), each getting what
-/// it still needs while volume is left. Devices keep the default order.
-pub fn download_plan(net: &Network, state: &PlacementState, targets: &[Vec<usize>]) -> DownloadPlan {
-    let edges = targets
-        .iter()
-        .enumerate()
-        .map(|(m, target)| {
-            let store = &state.edges[m];
-            let mut left = net.edge_volume_mb(m);
-            let mut split = Vec::new();
-            for &k in target.iter().filter(|k| !store.resident.contains(k)) {
-                let got = store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb);
-                let mb = (net.models[k].size_mb - got).min(left).max(0.0);
-                left -= mb;
-                split.push((k, mb));
-            }
-            split
-        })
-        .collect();
-    DownloadPlan { edges, devices: Vec::new() }
 }
 
 /// What one played slot gave.

@@ -38,7 +38,9 @@ use crate::rl::checkpoint::CheckpointError;
 use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, SolverError};
-use crate::solvers::online::common::{assign, device_holds, lazy_hold, regime_value, slots_to_resident};
+use crate::solvers::online::common::{
+    assign, device_holds, edge_downloads, lazy_hold, regime_value, slots_to_resident,
+};
 use crate::solvers::online::StaticPlacement;
 use crate::solvers::SlotDp;
 
@@ -256,7 +258,8 @@ impl Context {
         let hold = Holdings { edges, devices: device_holds(&self.net, slot, state) };
         let opts = SolveOptions { seed: self.seed, ..SolveOptions::default() };
         let solution = assign(&SlotDp, &self.net, slot, state, &hold, &opts)?;
-        Ok(SlotDecision { hold, solution, downloads: None })
+        let downloads = Some(edge_downloads(&self.net, slot, state, &hold.edges));
+        Ok(SlotDecision { hold, solution, downloads })
     }
 }
 

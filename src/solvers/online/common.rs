@@ -1,7 +1,7 @@
 //! What the rule-based online policies share: the per-slot assignment on the resident
 //! placement (MODEL.md §9.4), lazy eviction, and the device rule.
 
-use crate::model::{Holdings, Network, PlacementState, Slot, Solution, Store, FORMAT_VERSION};
+use crate::model::{DownloadPlan, Holdings, Network, PlacementState, Slot, Solution, Store, FORMAT_VERSION};
 use crate::solver::{SolveOptions, Solver, SolverError};
 
 /// The models each site may serve with in a slot: resident at its start and kept by
@@ -240,4 +240,73 @@ mod tests {
         assert_eq!(meet_probability(0.2, (0.2, 0.2)), 1.0);
         assert_eq!(meet_probability(0.21, (0.2, 0.2)), 0.0);
     }
+}
+
+/// The edge servers' download split of a policy that holds `holds` (lists of
+/// models per server): the models to download go by Smith's rule, the largest expected
+/// gain per missing megabyte first, so that a cold cache serves early: the gain of `k`
+/// is its service's share in the current regime's mix times its accuracy over the best
+/// resident model of the service at the server (0 when one is as accurate); ties (and
+/// the models with no gain) by fewest missing MB, then model index. Devices keep the
+/// default order.
+pub fn edge_downloads(
+    net: &Network,
+    slot: &Slot,
+    state: &PlacementState,
+    holds: &[Vec<usize>],
+) -> DownloadPlan {
+    let order: Vec<Vec<usize>> = holds
+        .iter()
+        .zip(&state.edges)
+        .map(|(hold, store)| {
+            let missing = |k: usize| {
+                net.models[k].size_mb
+                    - store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb)
+            };
+            let best = |q: usize| {
+                store
+                    .resident
+                    .iter()
+                    .filter(|&&j| net.models[j].service == q)
+                    .map(|&j| net.models[j].accuracy)
+                    .fold(0.0, f64::max)
+            };
+            let mix = net.demand.regimes.get(slot.regime).map(|r| r.mix.as_slice()).unwrap_or(&[]);
+            let density = |k: usize| {
+                let md = &net.models[k];
+                let share = mix.get(md.service).copied().unwrap_or(0.0);
+                share * (md.accuracy - best(md.service)).max(0.0) / missing(k).max(1e-9)
+            };
+            let mut order: Vec<usize> =
+                hold.iter().copied().filter(|k| !store.resident.contains(k)).collect();
+            order.sort_by(|&a, &b| {
+                density(b).total_cmp(&density(a)).then(missing(a).total_cmp(&missing(b))).then(a.cmp(&b))
+            });
+            order
+        })
+        .collect();
+    download_plan(net, state, &order)
+}
+
+/// The edge servers' download split: each server's volume goes to the models of its
+/// target that are not resident, in target order (decreasing score), each getting what
+/// it still needs while volume is left. Devices keep the default order.
+pub fn download_plan(net: &Network, state: &PlacementState, targets: &[Vec<usize>]) -> DownloadPlan {
+    let edges = targets
+        .iter()
+        .enumerate()
+        .map(|(m, target)| {
+            let store = &state.edges[m];
+            let mut left = net.edge_volume_mb(m);
+            let mut split = Vec::new();
+            for &k in target.iter().filter(|k| !store.resident.contains(k)) {
+                let got = store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb);
+                let mb = (net.models[k].size_mb - got).min(left).max(0.0);
+                left -= mb;
+                split.push((k, mb));
+            }
+            split
+        })
+        .collect();
+    DownloadPlan { edges, devices: Vec::new() }
 }

@@ -9,7 +9,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::common::{assign, device_holds, lazy_hold, regime_value};
+use super::common::{assign, device_holds, edge_downloads, lazy_hold, regime_value};
 use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision, SlotTask};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, Solver, SolverError};
@@ -40,7 +40,8 @@ fn decide_with_targets(
         .collect();
     let hold = Holdings { edges, devices: device_holds(net, slot, state) };
     let solution = assign(&SlotDp, net, slot, state, &hold, opts)?;
-    Ok(SlotDecision { hold, solution, downloads: None })
+    let downloads = Some(edge_downloads(net, slot, state, &hold.edges));
+    Ok(SlotDecision { hold, solution, downloads })
 }
 
 /// `static-placement`: one edge placement for the long-run service mix, downloaded at
