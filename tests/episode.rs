@@ -500,6 +500,11 @@ fn the_device_rule_weighs_accuracy_against_download_time() {
     assert_eq!(held, vec![0]);
 }
 
+/// A model of 1e10 FLOP for the hand-built zoos below.
+fn model_of(name: &str, service: usize, accuracy: f64, size_mb: f64) -> DnnModel {
+    DnnModel { name: name.into(), service, accuracy, flops: 1e10, size_mb }
+}
+
 #[test]
 fn devices_prefetch_the_next_regimes_models_into_free_storage_once_their_target_is_resident() {
     use dnnrm::solvers::online::common::device_holds;
@@ -509,16 +514,9 @@ fn devices_prefetch_the_next_regimes_models_into_free_storage_once_their_target_
     let mut ep = hand_episode(1);
     let net = &mut ep.network;
     net.services = vec!["classification".into(), "detection".into(), "segmentation".into()];
-    let model = |name: &str, service: usize, accuracy: f64, size_mb: f64| DnnModel {
-        name: name.into(),
-        service,
-        accuracy,
-        flops: 1e10,
-        size_mb,
-    };
-    net.models.push(model("c", 1, 0.5, 20.0));
-    net.models.push(model("d", 1, 0.6, 40.0));
-    net.models.push(model("e", 2, 0.9, 30.0));
+    net.models.push(model_of("c", 1, 0.5, 20.0));
+    net.models.push(model_of("d", 1, 0.6, 40.0));
+    net.models.push(model_of("e", 2, 0.9, 30.0));
     net.devices[0].flops = 1e12;
     net.devices[0].storage_mb = 100.0;
     net.demand.regimes = vec![
@@ -558,15 +556,8 @@ fn edge_downloads_go_by_the_largest_gain_per_missing_megabyte() {
     let mut ep = hand_episode(1);
     let net = &mut ep.network;
     net.services = vec!["classification".into(), "detection".into()];
-    let model = |name: &str, service: usize, accuracy: f64, size_mb: f64| DnnModel {
-        name: name.into(),
-        service,
-        accuracy,
-        flops: 1e10,
-        size_mb,
-    };
-    net.models.push(model("c", 1, 0.5, 20.0));
-    net.models.push(model("d", 0, 0.65, 5.0));
+    net.models.push(model_of("c", 1, 0.5, 20.0));
+    net.models.push(model_of("d", 0, 0.65, 5.0));
     net.demand.regimes = vec![Regime { mix: vec![0.6, 0.4], p_active: 1.0, deadline_scale: 1.0 }];
     net.demand.deadlines_s = vec![(2.0, 2.0); 2];
     let net = &ep.network;

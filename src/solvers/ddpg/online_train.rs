@@ -15,9 +15,7 @@
 //! As for the one-shot `ddpg`, only the actor is kept. Everything is seeded by `seed`;
 //! on one thread the same configuration gives the same curve, bit for bit.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
@@ -26,15 +24,15 @@ use super::online::{
     check_setting, run_episodes, DdpgOnlineEnv, OnlineEnvConfig, OnlineViewError, ONLINE_OBS_DIM,
 };
 use super::online_policy::{online_sizes, ONLINE_POLICY_ALGORITHM};
-use super::policy::{PolicyState, ACTOR_FILE, POLICY_DIR, SUPPORTED_HIDDEN};
-use super::train::default_ddpg_config;
+use super::policy::{POLICY_DIR, SUPPORTED_HIDDEN};
+use super::train::{default_ddpg_config, run_ddpg, save_actor, DdpgRun};
 use crate::model::Episode;
-use crate::rl::checkpoint::{self, CheckpointError, Meta};
+use crate::rl::checkpoint::CheckpointError;
 use crate::rl::ddpg::{Ddpg, DdpgConfig};
-use crate::rl::harness::{self, RunInfo, TrainOutcome};
+use crate::rl::harness::{RunInfo, TrainOutcome};
 use crate::rl::nets::Squash;
-use crate::rl::train::{Callback, ContinuousEnv, Hooks, TrainConfig};
-use crate::rl::{seeded_rng, RlError};
+use crate::rl::train::{Callback, ContinuousEnv};
+use crate::rl::RlError;
 use crate::scenario::{seeds, Dynamics, DynamicsParams, ParamError, Scenario, ScenarioParams};
 
 /// The `online-default` setting (scenario and dynamics parameters, as in the `params`
@@ -219,19 +217,7 @@ pub fn save_online_policy<const H: usize>(
     val_objective: f64,
     env: &OnlineEnvConfig,
 ) -> Result<(), CheckpointError> {
-    let mut sizes = online_sizes().to_vec();
-    sizes.push(("hidden", H));
-    let mut meta = Meta::new(ONLINE_POLICY_ALGORITHM, &sizes, step, agent.updates());
-    let state = PolicyState {
-        squash: agent.config().squash,
-        obs_norm: agent.obs_norm().cloned(),
-        train_seed,
-        val_objective,
-    };
-    meta.config = serde_json::to_value(agent.config()).unwrap_or_default();
-    meta.env = serde_json::to_value(env).unwrap_or_default();
-    meta.state = serde_json::to_value(state).unwrap_or_default();
-    checkpoint::save(dir, meta, |tmp| Ok(vec![checkpoint::save_model(agent.actor(), tmp, ACTOR_FILE)?]))
+    save_actor(agent, dir, ONLINE_POLICY_ALGORITHM, &online_sizes(), train_seed, step, val_objective, env)
 }
 
 /// Trains `ddpg-online` as configured by `cfg` into the folder `out` through the shared
@@ -264,54 +250,32 @@ fn run<'a, const H: usize>(
     let (low, high) = env.action_bounds();
     let mut agent =
         Ddpg::<ONLINE_OBS_DIM, ACT_DIM, H>::new(cfg.agent_config(), low, high).map_err(RlError::from)?;
-    let train_cfg = TrainConfig {
-        total_steps: cfg.steps,
-        warmup_steps: cfg.warmup_steps,
-        train_freq: 1,
-        gradient_steps: 1,
-        eval_every: cfg.eval_every,
-        eval_at_end: true,
-        start_step: 0,
-    };
     let policy_dir = out.join(POLICY_DIR);
-    let last_repaired = Rc::new(RefCell::new(None::<f64>));
-    let best_repaired = Rc::new(RefCell::new(None::<f64>));
     let (env_cfg, seed) = (cfg.env.clone(), cfg.seed);
-    let last_repaired_eval = last_repaired.clone();
-    let hooks: Hooks<'_, Ddpg<ONLINE_OBS_DIM, ACT_DIM, H>> = Hooks {
-        evaluate: Some(Box::new(|agent: &mut Ddpg<ONLINE_OBS_DIM, ACT_DIM, H>, _step| {
+    let val_seeds = (validation_seed(0), validation_seed(cfg.val_episodes));
+    let (outcome, best_val_repaired) = run_ddpg(
+        DdpgRun {
+            out,
+            info: RunInfo {
+                solver: "ddpg-online".into(),
+                learner: "ddpg".into(),
+                seed: cfg.seed,
+                config: serde_json::to_value(cfg).unwrap_or_default(),
+            },
+            steps: (cfg.steps, cfg.warmup_steps, cfg.eval_every),
+            extra: serde_json::json!({ "validation_seeds": val_seeds }),
+            callbacks,
+        },
+        &mut env,
+        &mut agent,
+        |agent| {
             let scores = run_episodes(&val, &env_cfg, |obs| agent.policy(obs))
                 .map_err(|e| RlError::Env(crate::rl::EnvError::Other(Box::new(e))))?;
             let n = scores.len().max(1) as f64;
-            *last_repaired_eval.borrow_mut() =
-                Some(scores.iter().map(|s| s.repaired as f64).sum::<f64>() / n);
-            Ok(scores.iter().map(|s| s.objective).sum::<f64>() / n)
-        })),
-        on_new_best: Some({
-            let (best_repaired, policy_dir, env_cfg) =
-                (best_repaired.clone(), policy_dir.clone(), cfg.env.clone());
-            Box::new(move |agent: &Ddpg<ONLINE_OBS_DIM, ACT_DIM, H>, step, score| {
-                *best_repaired.borrow_mut() = *last_repaired.borrow();
-                save_online_policy(agent, &policy_dir, seed, step, score, &env_cfg)?;
-                Ok(())
-            })
-        }),
-        callbacks,
-    };
-    let info = RunInfo {
-        solver: "ddpg-online".into(),
-        learner: "ddpg".into(),
-        seed: cfg.seed,
-        config: serde_json::to_value(cfg).unwrap_or_default(),
-    };
-    let val_seeds = (validation_seed(0), validation_seed(cfg.val_episodes));
-    let outcome =
-        harness::run(out, &info, &mut env, &mut agent, &train_cfg, &mut seeded_rng(cfg.seed), hooks, |_| {
-            serde_json::json!({
-                "validation_seeds": val_seeds,
-                "best_val_repaired": *best_repaired.borrow(),
-            })
-        })?;
-    let best_val_repaired = *best_repaired.borrow();
+            let mean = |f: fn(&_) -> f64| scores.iter().map(f).sum::<f64>() / n;
+            Ok((mean(|s| s.objective), mean(|s| s.repaired as f64)))
+        },
+        |agent, step, score| save_online_policy(agent, &policy_dir, seed, step, score, &cfg.env),
+    )?;
     Ok(DdpgOnlineTrainOutcome { outcome, best_val_repaired, policy_dir })
 }

@@ -179,19 +179,28 @@ pub fn save_policy<const H: usize>(
     val_objective: f64,
     env: &OneShotConfig,
 ) -> Result<(), CheckpointError> {
-    let mut meta = Meta::new(
-        POLICY_ALGORITHM,
-        &[
-            ("obs_dim", OBS_DIM),
-            ("act_dim", ACT_DIM),
-            ("hidden", H),
-            ("n_max", N_MAX),
-            ("m_max", M_MAX),
-            ("k_max", K_MAX),
-        ],
-        step,
-        agent.updates(),
-    );
+    let sizes =
+        [("obs_dim", OBS_DIM), ("act_dim", ACT_DIM), ("n_max", N_MAX), ("m_max", M_MAX), ("k_max", K_MAX)];
+    save_actor(agent, dir, POLICY_ALGORITHM, &sizes, train_seed, step, val_objective, env)
+}
+
+/// Saves the actor and observation statistics of a DDPG agent as a policy folder `dir`
+/// (atomically): `meta.json` under `algorithm` with `sizes` and the hidden width, the
+/// agent's config, `env` and the [`PolicyState`]; shared by `ddpg` and `ddpg-online`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn save_actor<const O: usize, const H: usize>(
+    agent: &Ddpg<O, ACT_DIM, H>,
+    dir: &Path,
+    algorithm: &str,
+    sizes: &[(&str, usize)],
+    train_seed: u64,
+    step: u64,
+    val_objective: f64,
+    env: &impl Serialize,
+) -> Result<(), CheckpointError> {
+    let mut sizes = sizes.to_vec();
+    sizes.push(("hidden", H));
+    let mut meta = Meta::new(algorithm, &sizes, step, agent.updates());
     let state = PolicyState {
         squash: agent.config().squash,
         obs_norm: agent.obs_norm().cloned(),
@@ -265,54 +274,103 @@ fn run<'a, const H: usize>(
     let mut env = OneShotEnv::new(scenario, cfg.env.clone(), cfg.seed)?;
     let (low, high) = env.action_bounds();
     let mut agent = Ddpg::<OBS_DIM, ACT_DIM, H>::new(cfg.agent_config(), low, high).map_err(RlError::from)?;
+    let policy_dir = out.join(POLICY_DIR);
+    let (env_cfg, seed) = (cfg.env.clone(), cfg.seed);
+    let val_seeds = (seeds::VALIDATION.start, seeds::VALIDATION.start + cfg.val_instances as u64);
+    let (outcome, best_val_repaired) = run_ddpg(
+        DdpgRun {
+            out,
+            info: RunInfo {
+                solver: "ddpg".into(),
+                learner: "ddpg".into(),
+                seed: cfg.seed,
+                config: serde_json::to_value(cfg).unwrap_or_default(),
+            },
+            steps: (cfg.steps, cfg.warmup_steps, cfg.eval_every),
+            extra: serde_json::json!({ "validation_seeds": val_seeds, "val_greedy": val_greedy }),
+            callbacks,
+        },
+        &mut env,
+        &mut agent,
+        |agent| {
+            let actions = agent.policy(&val_obs).map_err(RlError::from)?;
+            score_actions(&val, &actions, &env_cfg)
+                .map_err(|e| RlError::Env(crate::rl::EnvError::Other(Box::new(e))))
+        },
+        |agent, step, score| save_policy(agent, &policy_dir, seed, step, score, &cfg.env),
+    )?;
+    Ok(DdpgTrainOutcome { outcome, best_val_repaired, val_greedy, policy_dir })
+}
+
+/// The settings of one DDPG run through [`run_ddpg`].
+pub(crate) struct DdpgRun<'p, 'a> {
+    pub out: &'p Path,
+    pub info: RunInfo,
+    /// Total steps, warm-up steps, evaluation period.
+    pub steps: (u64, u64, u64),
+    /// Fields added to `train.json` (with `best_val_repaired`).
+    pub extra: serde_json::Value,
+    pub callbacks: Vec<Box<dyn Callback + 'a>>,
+}
+
+/// Trains `agent` on `env` through the shared harness, one gradient step per
+/// environment step: `validate` gives the deterministic policy's validation objective
+/// and mean repaired tasks, `save` writes each new best policy. Returns the harness's
+/// outcome and the repaired count at the best evaluation; shared by `ddpg` and
+/// `ddpg-online`.
+pub(crate) fn run_ddpg<'a, E, const O: usize, const H: usize>(
+    run: DdpgRun<'_, 'a>,
+    env: &mut E,
+    agent: &mut Ddpg<O, ACT_DIM, H>,
+    mut validate: impl FnMut(&mut Ddpg<O, ACT_DIM, H>) -> Result<(f64, f64), RlError> + 'a,
+    save: impl Fn(&Ddpg<O, ACT_DIM, H>, u64, f64) -> Result<(), CheckpointError> + 'a,
+) -> Result<(TrainOutcome, Option<f64>), RlError>
+where
+    E: crate::rl::train::Env<Action = crate::rl::train::Continuous> + ?Sized,
+{
+    let (total_steps, warmup_steps, eval_every) = run.steps;
     let train_cfg = TrainConfig {
-        total_steps: cfg.steps,
-        warmup_steps: cfg.warmup_steps,
+        total_steps,
+        warmup_steps,
         train_freq: 1,
         gradient_steps: 1,
-        eval_every: cfg.eval_every,
+        eval_every,
         eval_at_end: true,
         start_step: 0,
     };
-    let policy_dir = out.join(POLICY_DIR);
     let last_repaired = Rc::new(RefCell::new(None::<f64>));
     let best_repaired = Rc::new(RefCell::new(None::<f64>));
-    let (env_cfg, seed) = (cfg.env.clone(), cfg.seed);
     let last_repaired_eval = last_repaired.clone();
-    let hooks: Hooks<'_, Ddpg<OBS_DIM, ACT_DIM, H>> = Hooks {
-        evaluate: Some(Box::new(|agent: &mut Ddpg<OBS_DIM, ACT_DIM, H>, _step| {
-            let actions = agent.policy(&val_obs).map_err(RlError::from)?;
-            let (obj, rep) = score_actions(&val, &actions, &env_cfg)
-                .map_err(|e| RlError::Env(crate::rl::EnvError::Other(Box::new(e))))?;
-            *last_repaired_eval.borrow_mut() = Some(rep);
-            Ok(obj)
+    let best_repaired_save = best_repaired.clone();
+    let hooks: Hooks<'a, Ddpg<O, ACT_DIM, H>> = Hooks {
+        evaluate: Some(Box::new(move |agent: &mut Ddpg<O, ACT_DIM, H>, _step| {
+            let (objective, repaired) = validate(agent)?;
+            *last_repaired_eval.borrow_mut() = Some(repaired);
+            Ok(objective)
         })),
-        on_new_best: Some({
-            let (best_repaired, policy_dir, env_cfg) =
-                (best_repaired.clone(), policy_dir.clone(), cfg.env.clone());
-            Box::new(move |agent: &Ddpg<OBS_DIM, ACT_DIM, H>, step, score| {
-                *best_repaired.borrow_mut() = *last_repaired.borrow();
-                save_policy(agent, &policy_dir, seed, step, score, &env_cfg)?;
-                Ok(())
-            })
-        }),
-        callbacks,
+        on_new_best: Some(Box::new(move |agent: &Ddpg<O, ACT_DIM, H>, step, score| {
+            *best_repaired_save.borrow_mut() = *last_repaired.borrow();
+            save(agent, step, score)?;
+            Ok(())
+        })),
+        callbacks: run.callbacks,
     };
-    let info = RunInfo {
-        solver: "ddpg".into(),
-        learner: "ddpg".into(),
-        seed: cfg.seed,
-        config: serde_json::to_value(cfg).unwrap_or_default(),
-    };
-    let val_seeds = (seeds::VALIDATION.start, seeds::VALIDATION.start + cfg.val_instances as u64);
-    let outcome =
-        harness::run(out, &info, &mut env, &mut agent, &train_cfg, &mut seeded_rng(cfg.seed), hooks, |_| {
-            serde_json::json!({
-                "validation_seeds": val_seeds,
-                "best_val_repaired": *best_repaired.borrow(),
-                "val_greedy": val_greedy,
-            })
-        })?;
-    let best_val_repaired = *best_repaired.borrow();
-    Ok(DdpgTrainOutcome { outcome, best_val_repaired, val_greedy, policy_dir })
+    let mut extra = run.extra;
+    let outcome = harness::run(
+        run.out,
+        &run.info,
+        env,
+        agent,
+        &train_cfg,
+        &mut seeded_rng(run.info.seed),
+        hooks,
+        |_| {
+            if let Some(map) = extra.as_object_mut() {
+                map.insert("best_val_repaired".into(), serde_json::json!(*best_repaired.borrow()));
+            }
+            extra
+        },
+    )?;
+    let best = *best_repaired.borrow();
+    Ok((outcome, best))
 }
