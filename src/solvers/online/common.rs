@@ -223,25 +223,6 @@ pub fn regime_value(net: &Network, r: usize, k: usize) -> f64 {
     net.demand.regimes[r].mix.get(md.service).copied().unwrap_or(0.0) * md.accuracy
 }
 
-#[cfg(test)]
-mod tests {
-    use super::meet_probability;
-
-    #[test]
-    fn meet_probability_by_hand() {
-        // Deadlines uniform on (0.1, 0.3) s.
-        assert_eq!(meet_probability(0.05, (0.1, 0.3)), 1.0);
-        assert_eq!(meet_probability(0.1, (0.1, 0.3)), 1.0);
-        assert!((meet_probability(0.15, (0.1, 0.3)) - 0.75).abs() < 1e-12);
-        assert!((meet_probability(0.25, (0.1, 0.3)) - 0.25).abs() < 1e-12);
-        assert!(meet_probability(0.3, (0.1, 0.3)).abs() < 1e-12, "meets only the largest deadline");
-        assert_eq!(meet_probability(0.31, (0.1, 0.3)), 0.0);
-        // A point range is the deadline test.
-        assert_eq!(meet_probability(0.2, (0.2, 0.2)), 1.0);
-        assert_eq!(meet_probability(0.21, (0.2, 0.2)), 0.0);
-    }
-}
-
 /// The edge servers' download split of a policy that holds `holds` (lists of
 /// models per server): the models to download go by Smith's rule, the largest expected
 /// gain per missing megabyte first, so that a cold cache serves early: the gain of `k`
@@ -309,4 +290,23 @@ pub fn download_plan(net: &Network, state: &PlacementState, targets: &[Vec<usize
         })
         .collect();
     DownloadPlan { edges, devices: Vec::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meet_probability;
+
+    #[test]
+    fn meet_probability_by_hand() {
+        // Deadlines uniform on (0.1, 0.3) s.
+        assert_eq!(meet_probability(0.05, (0.1, 0.3)), 1.0);
+        assert_eq!(meet_probability(0.1, (0.1, 0.3)), 1.0);
+        assert!((meet_probability(0.15, (0.1, 0.3)) - 0.75).abs() < 1e-12);
+        assert!((meet_probability(0.25, (0.1, 0.3)) - 0.25).abs() < 1e-12);
+        assert!(meet_probability(0.3, (0.1, 0.3)).abs() < 1e-12, "meets only the largest deadline");
+        assert_eq!(meet_probability(0.31, (0.1, 0.3)), 0.0);
+        // A point range is the deadline test.
+        assert_eq!(meet_probability(0.2, (0.2, 0.2)), 1.0);
+        assert_eq!(meet_probability(0.21, (0.2, 0.2)), 0.0);
+    }
 }
