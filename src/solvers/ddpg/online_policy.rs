@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::env::{ACT_DIM, K_MAX, M_MAX, N_MAX};
 use super::online::{check_network, decide, observe, OnlineEnvConfig, ONLINE_OBS_DIM, R_MAX};
-use super::policy::{act_batch, load_actor, ActorNet, PolicyState, ACTOR_FILE};
+use super::policy::{load_actor, TrainedActor};
 use crate::model::{Network, PlacementState, Slot, SlotDecision};
-use crate::rl::checkpoint::{CheckpointError, Meta};
+use crate::rl::checkpoint::CheckpointError;
 use crate::solver::online::OnlinePolicy;
 use crate::solver::SolverError;
 
@@ -34,63 +34,19 @@ pub fn online_sizes() -> [(&'static str, usize); 6] {
 }
 
 /// A trained episode actor: network, observation statistics and view settings.
-pub struct OnlineActor {
-    net: Box<dyn ActorNet>,
-    meta: Meta,
-    state: PolicyState,
-    env: OnlineEnvConfig,
-    dir: PathBuf,
-}
+pub type OnlineActor = TrainedActor<OnlineEnvConfig>;
 
-impl std::fmt::Debug for OnlineActor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OnlineActor").field("dir", &self.dir).field("meta", &self.meta).finish()
-    }
-}
-
-impl OnlineActor {
+impl TrainedActor<OnlineEnvConfig> {
     /// Loads a policy from `dir`: a policy folder (with `meta.json`) or a training
     /// output folder holding one in `policy/`. Every problem (missing file, corruption,
     /// other sizes) is a [`CheckpointError`] naming the file.
     pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
-        let (net, meta, state, env, dir) = load_actor::<ONLINE_OBS_DIM, ACT_DIM, OnlineEnvConfig>(
+        let parts = load_actor::<ONLINE_OBS_DIM, ACT_DIM, OnlineEnvConfig>(
             dir,
             ONLINE_POLICY_ALGORITHM,
             &online_sizes(),
         )?;
-        Ok(Self { net, meta, state, env, dir })
-    }
-
-    /// Deterministic actions for a flat batch of states (`b · ONLINE_OBS_DIM` values);
-    /// empty when the length is not a positive multiple of the state length.
-    pub fn act(&self, obs: &[f32]) -> Vec<f32> {
-        act_batch(self.net.as_ref(), &self.state, obs, ONLINE_OBS_DIM)
-    }
-
-    /// The checkpoint's metadata.
-    pub fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    /// Squash, statistics, training seed and validation objective.
-    pub fn state(&self) -> &PolicyState {
-        &self.state
-    }
-
-    /// The view settings it was trained with.
-    pub fn env(&self) -> &OnlineEnvConfig {
-        &self.env
-    }
-
-    /// The folder it was loaded from.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// A short identifier: the first 8 hex digits of the actor file's FNV-1a hash.
-    pub fn id(&self) -> String {
-        let h = self.meta.files.iter().find(|f| f.name == ACTOR_FILE).map_or(0, |f| f.fnv1a64);
-        format!("{:08x}", h >> 32)
+        Ok(Self::from_parts(parts, ONLINE_OBS_DIM))
     }
 }
 

@@ -133,23 +133,29 @@ pub(crate) fn act_batch(net: &dyn ActorNet, state: &PolicyState, obs: &[f32], di
     net.forward(x)
 }
 
-/// A trained one-shot policy: actor and observation statistics, acting
-/// deterministically.
-pub struct OneShotPolicy {
+/// A trained DDPG actor loaded from a policy folder: network, observation statistics
+/// and the view settings `C` it was trained with, acting deterministically. The
+/// one-shot policy is [`OneShotPolicy`], the episode one
+/// [`super::online_policy::OnlineActor`].
+pub struct TrainedActor<C> {
     net: Box<dyn ActorNet>,
     meta: Meta,
     state: PolicyState,
-    env: OneShotConfig,
+    env: C,
     dir: PathBuf,
+    obs_dim: usize,
 }
 
-impl std::fmt::Debug for OneShotPolicy {
+/// A trained one-shot policy.
+pub type OneShotPolicy = TrainedActor<OneShotConfig>;
+
+impl<C> std::fmt::Debug for TrainedActor<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OneShotPolicy").field("dir", &self.dir).field("meta", &self.meta).finish()
+        f.debug_struct("TrainedActor").field("dir", &self.dir).field("meta", &self.meta).finish()
     }
 }
 
-impl OneShotPolicy {
+impl TrainedActor<OneShotConfig> {
     /// Loads a policy from `dir`: either a policy folder (with `meta.json`) or a
     /// training output folder holding one in `policy/`. Every problem (missing file,
     /// corruption, other sizes) is a [`CheckpointError`] naming the file.
@@ -163,12 +169,23 @@ impl OneShotPolicy {
         ];
         let (net, meta, state, env, dir) =
             load_actor::<OBS_DIM, ACT_DIM, OneShotConfig>(dir, POLICY_ALGORITHM, &sizes)?;
-        Ok(Self { net, meta, state, env, dir })
+        Ok(Self { net, meta, state, env, dir, obs_dim: OBS_DIM })
+    }
+}
+
+impl<C> TrainedActor<C> {
+    /// Assembles a loaded actor (see [`load_actor`]) for states of `obs_dim` values.
+    pub(crate) fn from_parts(
+        (net, meta, state, env, dir): (Box<dyn ActorNet>, Meta, PolicyState, C, PathBuf),
+        obs_dim: usize,
+    ) -> Self {
+        Self { net, meta, state, env, dir, obs_dim }
     }
 
-    /// Deterministic actions for a flat batch of states (`k · OBS_DIM` values).
+    /// Deterministic actions for a flat batch of states (`k` states of the actor's
+    /// state length); empty when the length is not a positive multiple of it.
     pub fn act(&self, obs: &[f32]) -> Vec<f32> {
-        act_batch(self.net.as_ref(), &self.state, obs, OBS_DIM)
+        act_batch(self.net.as_ref(), &self.state, obs, self.obs_dim)
     }
 
     /// The checkpoint's metadata.
@@ -182,7 +199,7 @@ impl OneShotPolicy {
     }
 
     /// The environment settings it was trained with.
-    pub fn env(&self) -> &OneShotConfig {
+    pub fn env(&self) -> &C {
         &self.env
     }
 
