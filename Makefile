@@ -56,7 +56,7 @@ train: train-ddpg train-drl train-online
 ## The online learners (docs/online.md, docs/ddpg-online.md): `drl-online` for seeds 0-4
 ## (1-2 minutes each) and `ddpg-online` for DDPG_ONLINE_SEEDS (96 000 steps, about 30
 ## minutes each).
-DDPG_ONLINE_SEEDS ?= 0 1 2
+DDPG_ONLINE_SEEDS ?= 0 1 2 3 4
 train-online: build
 	for s in $(DRL_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train drl-online --seed $$s --out models/drl-online/seed$$s || exit 1; done
 	for s in $(DDPG_ONLINE_SEEDS); do RAYON_NUM_THREADS=1 $(BIN) train ddpg-online --seed $$s --out models/ddpg-online/seed$$s || exit 1; done
