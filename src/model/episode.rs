@@ -148,6 +148,12 @@ impl Store {
         self.resident.contains(&k) || self.downloading.iter().any(|d| d.model == k)
     }
 
+    /// Megabytes of `k` received so far while it downloads (0 when it is not
+    /// downloading).
+    pub fn received_mb(&self, k: usize) -> f64 {
+        self.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb)
+    }
+
     /// Every held model: resident, then downloading.
     pub fn held(&self) -> Vec<usize> {
         self.resident.iter().copied().chain(self.downloading.iter().map(|d| d.model)).collect()

@@ -29,7 +29,7 @@ use super::train::{default_ddpg_config, run_ddpg, save_actor, DdpgRun};
 use crate::model::Episode;
 use crate::rl::checkpoint::CheckpointError;
 use crate::rl::ddpg::{Ddpg, DdpgConfig};
-use crate::rl::harness::{RunInfo, TrainOutcome};
+use crate::rl::harness::TrainOutcome;
 use crate::rl::nets::Squash;
 use crate::rl::train::{Callback, ContinuousEnv};
 use crate::rl::RlError;
@@ -254,18 +254,15 @@ fn run<'a, const H: usize>(
     let (env_cfg, seed) = (cfg.env.clone(), cfg.seed);
     let val_seeds = (validation_seed(0), validation_seed(cfg.val_episodes));
     let (outcome, best_val_repaired) = run_ddpg(
-        DdpgRun {
+        DdpgRun::new(
             out,
-            info: RunInfo {
-                solver: "ddpg-online".into(),
-                learner: "ddpg".into(),
-                seed: cfg.seed,
-                config: serde_json::to_value(cfg).unwrap_or_default(),
-            },
-            steps: (cfg.steps, cfg.warmup_steps, cfg.eval_every),
-            extra: serde_json::json!({ "validation_seeds": val_seeds }),
+            "ddpg-online",
+            cfg.seed,
+            cfg,
+            (cfg.steps, cfg.warmup_steps, cfg.eval_every),
+            serde_json::json!({ "validation_seeds": val_seeds }),
             callbacks,
-        },
+        ),
         &mut env,
         &mut agent,
         |agent| {

@@ -278,18 +278,15 @@ fn run<'a, const H: usize>(
     let (env_cfg, seed) = (cfg.env.clone(), cfg.seed);
     let val_seeds = (seeds::VALIDATION.start, seeds::VALIDATION.start + cfg.val_instances as u64);
     let (outcome, best_val_repaired) = run_ddpg(
-        DdpgRun {
+        DdpgRun::new(
             out,
-            info: RunInfo {
-                solver: "ddpg".into(),
-                learner: "ddpg".into(),
-                seed: cfg.seed,
-                config: serde_json::to_value(cfg).unwrap_or_default(),
-            },
-            steps: (cfg.steps, cfg.warmup_steps, cfg.eval_every),
-            extra: serde_json::json!({ "validation_seeds": val_seeds, "val_greedy": val_greedy }),
+            "ddpg",
+            cfg.seed,
+            cfg,
+            (cfg.steps, cfg.warmup_steps, cfg.eval_every),
+            serde_json::json!({ "validation_seeds": val_seeds, "val_greedy": val_greedy }),
             callbacks,
-        },
+        ),
         &mut env,
         &mut agent,
         |agent| {
@@ -311,6 +308,28 @@ pub(crate) struct DdpgRun<'p, 'a> {
     /// Fields added to `train.json` (with `best_val_repaired`).
     pub extra: serde_json::Value,
     pub callbacks: Vec<Box<dyn Callback + 'a>>,
+}
+
+impl<'p, 'a> DdpgRun<'p, 'a> {
+    /// The run of `solver` (learner `ddpg`) with seed `seed`, its configuration `config`
+    /// recorded in `train.json`.
+    pub fn new(
+        out: &'p Path,
+        solver: &str,
+        seed: u64,
+        config: &impl Serialize,
+        steps: (u64, u64, u64),
+        extra: serde_json::Value,
+        callbacks: Vec<Box<dyn Callback + 'a>>,
+    ) -> Self {
+        let info = RunInfo {
+            solver: solver.into(),
+            learner: "ddpg".into(),
+            seed,
+            config: serde_json::to_value(config).unwrap_or_default(),
+        };
+        DdpgRun { out, info, steps, extra, callbacks }
+    }
 }
 
 /// Trains `agent` on `env` through the shared harness, one gradient step per

@@ -172,8 +172,7 @@ impl Context {
                 .map(|&j| net.models[j].accuracy)
                 .fold(0.0, f64::max);
             let d = slots_to_resident(net, store, k, net.edge_volume_mb(m));
-            let received =
-                store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb / md.size_mb);
+            let received = store.received_mb(k) / md.size_mb;
             let in_static = self.static_targets[m].contains(&k);
             let mix = |g: usize| net.demand.regimes.get(g).and_then(|g| g.mix.get(q)).copied().unwrap_or(0.0);
             let edge_delay = md.flops / net.edges[m].flops.max(1e-9);

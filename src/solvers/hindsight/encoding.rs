@@ -159,7 +159,7 @@ fn initial_mb(net: &Network, initial: &PlacementState, s: Site, k: usize) -> f64
     if store.resident.contains(&k) {
         net.models[k].size_mb
     } else {
-        store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb)
+        store.received_mb(k)
     }
 }
 

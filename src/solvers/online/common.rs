@@ -207,7 +207,7 @@ pub fn slots_to_resident(net: &Network, store: &Store, k: usize, mb_per_slot: f6
     if store.resident.contains(&k) {
         return 0.0;
     }
-    let got = store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb);
+    let got = store.received_mb(k);
     let missing = (net.models[k].size_mb - got).max(0.0);
     if mb_per_slot > 0.0 {
         (missing / mb_per_slot - 1e-9).ceil().max(0.0)
@@ -240,10 +240,7 @@ pub fn edge_downloads(
         .iter()
         .zip(&state.edges)
         .map(|(hold, store)| {
-            let missing = |k: usize| {
-                net.models[k].size_mb
-                    - store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb)
-            };
+            let missing = |k: usize| net.models[k].size_mb - store.received_mb(k);
             let best = |q: usize| {
                 store
                     .resident
@@ -281,7 +278,7 @@ pub fn download_plan(net: &Network, state: &PlacementState, targets: &[Vec<usize
             let mut left = net.edge_volume_mb(m);
             let mut split = Vec::new();
             for &k in target.iter().filter(|k| !store.resident.contains(k)) {
-                let got = store.downloading.iter().find(|d| d.model == k).map_or(0.0, |d| d.received_mb);
+                let got = store.received_mb(k);
                 let mb = (net.models[k].size_mb - got).min(left).max(0.0);
                 left -= mb;
                 split.push((k, mb));

@@ -517,8 +517,7 @@ impl OnlinePolicy for Hysteresis {
                     .iter()
                     .filter(|k| !store.resident.contains(k))
                     .map(|&k| {
-                        let got =
-                            store.downloading.iter().find(|x| x.model == k).map_or(0.0, |x| x.received_mb);
+                        let got = store.received_mb(k);
                         net.models[k].size_mb - got
                     })
                     .sum();
