@@ -251,7 +251,6 @@ fn run<'a, const H: usize>(
     let mut agent =
         Ddpg::<ONLINE_OBS_DIM, ACT_DIM, H>::new(cfg.agent_config(), low, high).map_err(RlError::from)?;
     let policy_dir = out.join(POLICY_DIR);
-    let (env_cfg, seed) = (cfg.env.clone(), cfg.seed);
     let val_seeds = (validation_seed(0), validation_seed(cfg.val_episodes));
     let (outcome, best_val_repaired) = run_ddpg(
         DdpgRun::new(
@@ -266,13 +265,13 @@ fn run<'a, const H: usize>(
         &mut env,
         &mut agent,
         |agent| {
-            let scores = run_episodes(&val, &env_cfg, |obs| agent.policy(obs))
+            let scores = run_episodes(&val, &cfg.env, |obs| agent.policy(obs))
                 .map_err(|e| RlError::Env(crate::rl::EnvError::Other(Box::new(e))))?;
             let n = scores.len().max(1) as f64;
             let mean = |f: fn(&_) -> f64| scores.iter().map(f).sum::<f64>() / n;
             Ok((mean(|s| s.objective), mean(|s| s.repaired as f64)))
         },
-        |agent, step, score| save_online_policy(agent, &policy_dir, seed, step, score, &cfg.env),
+        |agent, step, score| save_online_policy(agent, &policy_dir, cfg.seed, step, score, &cfg.env),
     )?;
     Ok(DdpgOnlineTrainOutcome { outcome, best_val_repaired, policy_dir })
 }

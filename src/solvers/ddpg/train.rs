@@ -275,7 +275,6 @@ fn run<'a, const H: usize>(
     let (low, high) = env.action_bounds();
     let mut agent = Ddpg::<OBS_DIM, ACT_DIM, H>::new(cfg.agent_config(), low, high).map_err(RlError::from)?;
     let policy_dir = out.join(POLICY_DIR);
-    let (env_cfg, seed) = (cfg.env.clone(), cfg.seed);
     let val_seeds = (seeds::VALIDATION.start, seeds::VALIDATION.start + cfg.val_instances as u64);
     let (outcome, best_val_repaired) = run_ddpg(
         DdpgRun::new(
@@ -291,10 +290,10 @@ fn run<'a, const H: usize>(
         &mut agent,
         |agent| {
             let actions = agent.policy(&val_obs).map_err(RlError::from)?;
-            score_actions(&val, &actions, &env_cfg)
+            score_actions(&val, &actions, &cfg.env)
                 .map_err(|e| RlError::Env(crate::rl::EnvError::Other(Box::new(e))))
         },
-        |agent, step, score| save_policy(agent, &policy_dir, seed, step, score, &cfg.env),
+        |agent, step, score| save_policy(agent, &policy_dir, cfg.seed, step, score, &cfg.env),
     )?;
     Ok(DdpgTrainOutcome { outcome, best_val_repaired, val_greedy, policy_dir })
 }
