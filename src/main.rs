@@ -93,6 +93,9 @@ enum Cmd {
         episode: PathBuf,
         #[arg(long)]
         decisions: PathBuf,
+        /// Append `per_slot=A(0);A(1);...` (every slot's accuracy, scored or not).
+        #[arg(long)]
+        per_slot: bool,
     },
 }
 
@@ -174,6 +177,9 @@ struct SimulateArgs {
     /// Write the per-slot decisions here (JSON, readable by validate-episode).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Append `per_slot=A(0);A(1);...` (every slot's accuracy, scored or not).
+    #[arg(long)]
+    per_slot: bool,
     #[command(flatten)]
     flags: HindsightFlags,
 }
@@ -567,7 +573,9 @@ fn main() -> ExitCode {
         Cmd::Simulate(a) => cmd_simulate(a),
         Cmd::TuneOnline(a) => cmd_tune_online(a),
         Cmd::BenchOnline(a) => cmd_bench_online(a),
-        Cmd::ValidateEpisode { episode, decisions } => cmd_validate_episode(&episode, &decisions),
+        Cmd::ValidateEpisode { episode, decisions, per_slot } => {
+            cmd_validate_episode(&episode, &decisions, per_slot)
+        }
     };
     match result {
         Ok(code) => code,
@@ -1113,6 +1121,15 @@ fn episode_metrics(ev: &dnnrm::model::EpisodeEvaluation) -> String {
     )
 }
 
+/// ` per_slot=A(0);A(1);...` when asked for, else nothing.
+fn per_slot_field(ev: &dnnrm::model::EpisodeEvaluation, on: bool) -> String {
+    if !on {
+        return String::new();
+    }
+    let v: Vec<String> = ev.per_slot.iter().map(|a| format!("{a:.6}")).collect();
+    format!(" per_slot={}", v.join(";"))
+}
+
 fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     use dnnrm::solver::online::EpisodeSolver;
     let ep = dnnrm::io::read_episode(&a.episode)?;
@@ -1126,10 +1143,11 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
             .map_err(|v| anyhow::anyhow!("the plan breaks a rule: {v}"))?;
         let bound = rep.bound.map_or("-".to_string(), |b| format!("{b:.6}"));
         let line = format!(
-            "status={} {} bound={bound} solve_s={solve_s:.3} reason=\"{}\"",
+            "status={} {} bound={bound} solve_s={solve_s:.3} reason=\"{}\"{}",
             rep.status,
             episode_metrics(&ev),
-            rep.reason
+            rep.reason,
+            per_slot_field(&ev, a.per_slot)
         );
         (rep.decisions, line)
     } else {
@@ -1139,11 +1157,12 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
         let mut policy = create_policy(&a.policy)?;
         let run = run_online(policy.as_mut(), &ep, a.seed).map_err(anyhow::Error::from)?;
         let line = format!(
-            "status=heuristic {} decide_p50_ms={:.3} decide_p95_ms={:.3} reset_s={:.3}",
+            "status=heuristic {} decide_p50_ms={:.3} decide_p95_ms={:.3} reset_s={:.3}{}",
             episode_metrics(&run.evaluation),
             quantile(&run.decision_s, 0.5) * 1e3,
             quantile(&run.decision_s, 0.95) * 1e3,
-            run.reset_s
+            run.reset_s,
+            per_slot_field(&run.evaluation, a.per_slot)
         );
         (run.decisions, line)
     };
@@ -1160,12 +1179,12 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cmd_validate_episode(episode: &Path, decisions: &Path) -> Result<ExitCode> {
+fn cmd_validate_episode(episode: &Path, decisions: &Path, per_slot: bool) -> Result<ExitCode> {
     let ep = dnnrm::io::read_episode(episode)?;
     let d = dnnrm::io::read_decisions(decisions)?;
     match dnnrm::model::evaluate_episode(&ep, &d.slots) {
         Ok(ev) => {
-            out!("valid: {}", episode_metrics(&ev));
+            out!("valid: {}{}", episode_metrics(&ev), per_slot_field(&ev, per_slot));
             Ok(ExitCode::SUCCESS)
         }
         Err(v) => {

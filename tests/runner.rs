@@ -173,3 +173,34 @@ fn cli_refuses_inapplicable_settings_by_flag() {
     assert!(o.status.success() && out.contains("mip_rel_gap = 0.05"), "{out}");
     assert!(out.contains("status=optimal") || out.contains("status=gap-limit"), "{out}");
 }
+
+#[test]
+fn simulate_and_validate_episode_print_the_same_per_slot_accuracies() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ep, dec) = (dir.path().join("ep.json"), dir.path().join("dec.json"));
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_dnnrm")).args(args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let field = |line: &str, name: &str| -> String {
+        let key = format!("{name}=");
+        line.split_whitespace().find_map(|f| f.strip_prefix(&key)).expect(name).to_string()
+    };
+    let (e, d) = (ep.to_str().unwrap(), dec.to_str().unwrap());
+    run(&["generate-episode", "--seed", "4", "--n-devices", "12", "--n-slots", "5", "--out", e]);
+    let sim = run(&["simulate", "--policy", "static-placement", "--episode", e, "--out", d, "--per-slot"]);
+    let val = run(&["validate-episode", "--episode", e, "--decisions", d, "--per-slot"]);
+    let per_slot: Vec<f64> = field(&sim, "per_slot").split(';').map(|a| a.parse().unwrap()).collect();
+    assert_eq!(per_slot.len(), 5, "{sim}");
+    assert_eq!(field(&sim, "per_slot"), field(&val, "per_slot"), "{sim}\n{val}");
+    // Window 0: A_ep is the task-weighted mean of A(t).
+    let episode = dnnrm::io::read_episode(&ep).unwrap();
+    let tasks: Vec<f64> = episode.slots.iter().map(|s| s.tasks.len() as f64).collect();
+    let weighted = per_slot.iter().zip(&tasks).map(|(a, n)| a * n).sum::<f64>() / tasks.iter().sum::<f64>();
+    let objective: f64 = field(&sim, "objective").parse().unwrap();
+    assert!((weighted - objective).abs() < 1e-5, "{weighted} vs {objective}");
+    // Without the flag the line has no per-slot field.
+    let plain = run(&["validate-episode", "--episode", e, "--decisions", d]);
+    assert!(!plain.contains("per_slot="), "{plain}");
+}
