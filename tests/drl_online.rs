@@ -123,3 +123,99 @@ fn training_is_deterministic_and_its_checkpoint_loads() {
     let err = DrlOnline::load(&d1.path().join("missing")).err().expect("missing checkpoint refused");
     assert!(format!("{:#}", anyhow::Error::new(err)).contains("missing"));
 }
+
+/// Sorted copies of each site's holding (holdings are sets).
+fn sorted_sets(v: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    v.iter()
+        .map(|x| {
+            let mut x = x.clone();
+            x.sort();
+            x
+        })
+        .collect()
+}
+
+#[test]
+fn the_untrained_device_scorer_holds_what_the_device_rule_holds() {
+    use dnnrm::model::Replay;
+    use dnnrm::solvers::drl_online::device::device_holds_learned;
+    use dnnrm::solvers::drl_online::{PlacementScorer, SLOTS};
+    use dnnrm::solvers::online::common::device_holds;
+    let prior = PlacementScorer::device_prior_only();
+    let (mut buf, mut rows) = (Vec::new(), Vec::new());
+    let mut decided = 0;
+    for seed in 0..6 {
+        // Empty and warm starts, tight and loose phases: the rule prefetches and evicts.
+        let extra: &[(&str, &str)] = if seed % 2 == 0 { TIGHT } else { &[("regime_length", "3")] };
+        let ep = episode(360 + seed, 30, 12, extra);
+        let mut policy = create_policy("static-placement").expect("registered");
+        let run = run_online(policy.as_mut(), &ep, seed).expect("valid run");
+        let mut replay = Replay::new(&ep);
+        for (slot, d) in ep.slots.iter().zip(&run.decisions) {
+            let state = replay.state().clone();
+            let rule = device_holds(&ep.network, slot, &state);
+            let learned =
+                device_holds_learned(&ep.network, slot, &state, rule.clone(), SLOTS, |_, obs, c| {
+                    decided += 1;
+                    prior.choose(obs, c.len(), &mut buf, &mut rows)
+                });
+            assert_eq!(sorted_sets(&learned), sorted_sets(&rule), "seed {seed}: the prior is the rule");
+            replay.step(d).expect("valid");
+        }
+    }
+    assert!(decided > 500, "{decided} device steps");
+}
+
+#[test]
+fn expected_best_by_hand() {
+    use dnnrm::solvers::drl_online::device::expected_best;
+    let ep = episode(380, 4, 2, &[]);
+    let mut net = ep.network.clone();
+    net.devices[0].flops = 1e9;
+    // Model 0: delay 0.1 s, accuracy 0.5; model 1: delay 0.3 s, accuracy 0.8.
+    net.models[0].flops = 1e8;
+    net.models[0].accuracy = 0.5;
+    net.models[1].flops = 3e8;
+    net.models[1].accuracy = 0.8;
+    let near = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // Deadlines uniform on (0.2, 0.4): model 0 always meets, model 1 half the time.
+    assert!(near(expected_best(&net, 0, &[0], (0.2, 0.4)), 0.5));
+    assert!(near(expected_best(&net, 0, &[1], (0.2, 0.4)), 0.4));
+    assert!(near(expected_best(&net, 0, &[0, 1], (0.2, 0.4)), 0.5 * 0.5 + 0.8 * 0.5));
+    // Deadlines on (0.0, 0.2): model 0 meets half of them, model 1 none.
+    assert!(near(expected_best(&net, 0, &[0, 1], (0.0, 0.2)), 0.25));
+    assert_eq!(expected_best(&net, 0, &[], (0.0, 0.2)), 0.0);
+    // A point range is the deadline test.
+    assert!(near(expected_best(&net, 0, &[0, 1], (0.3, 0.3)), 0.8));
+}
+
+#[test]
+fn device_training_is_deterministic_and_its_device_scorer_loads() {
+    let cfg = DrlOnlineTrainConfig {
+        params: "n_devices=12 n_edges=2 n_slots=8 init=warm share_mcu=0.5 regime_length=3".into(),
+        train_episodes: 2,
+        val_episodes: 2,
+        updates: 4,
+        episodes_per_update: 2,
+        eval_every: 1,
+        temperature: 0.5,
+        device_policy: true,
+        ..DrlOnlineTrainConfig::default()
+    };
+    let pb = indicatif::ProgressBar::hidden();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s1 = train_drl_online(&cfg, d1.path(), &pb).expect("trains");
+    let s2 = train_drl_online(&cfg, d2.path(), &pb).expect("trains");
+    assert_eq!(s1.curve, s2.curve, "same seed, same curve");
+    // Device updates (even) sample too: some device run differs from the greedy one.
+    assert!(s1.curve.iter().skip(1).step_by(2).any(|p| p.advantage != 0.0), "{:?}", s1.curve);
+    let dev =
+        |d: &std::path::Path| std::fs::read(d.join("device/scorer.safetensors")).expect("device scorer");
+    assert_eq!(dev(d1.path()), dev(d2.path()), "same seed, same device network");
+    let mut p = DrlOnline::load(d1.path()).expect("loads with its device scorer");
+    run_online(&mut p, &episode(341, 12, 6, TIGHT), 0).expect("valid run");
+    // A corrupt device scorer is an error naming its folder.
+    std::fs::write(d1.path().join("device/scorer.safetensors"), b"junk").unwrap();
+    let err = DrlOnline::load(d1.path()).err().expect("corrupt device scorer refused");
+    assert!(format!("{:#}", anyhow::Error::new(err)).contains("device"));
+}

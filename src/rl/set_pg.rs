@@ -179,24 +179,43 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
         if steps == 0 || scale == 0.0 {
             return Ok(UpdateStats { metrics: vec![("advantage_std".into(), std as f32)] });
         }
+        // Self-critical advantage (the return already has the baseline subtracted).
+        let weighted = episodes.iter().flat_map(|(records, adv)| {
+            let w = (adv * scale) as f32 / episodes.len() as f32;
+            records.iter().map(move |r| (r.obs.as_slice(), r.index, w))
+        });
+        let (loss_value, norm) = self.weighted_step(weighted, steps)?;
+        Ok(UpdateStats {
+            metrics: vec![
+                ("pg_loss".into(), loss_value),
+                ("grad_norm".into(), norm),
+                ("advantage_mean".into(), mean as f32),
+            ],
+        })
+    }
+
+    /// One clipped Adam step on `-sum_steps weight log pi(index | obs)` over `steps`
+    /// records `(obs, index, weight)`; returns the loss and the gradient norm.
+    fn weighted_step<'a>(
+        &mut self,
+        records: impl Iterator<Item = (&'a [f32], usize, f32)>,
+        steps: usize,
+    ) -> Result<(f32, f32), ScorerError> {
         let mut x = Vec::with_capacity(steps * SLOTS * FEAT);
         let mut prior = Vec::with_capacity(steps * SLOTS);
         let mut mask = Vec::with_capacity(steps * SLOTS);
         let mut weight = vec![0f32; steps * SLOTS];
         let mut t = 0;
-        for (records, adv) in &episodes {
-            // Self-critical advantage (the return already has the baseline subtracted).
-            let w = (adv * scale) as f32 / episodes.len() as f32;
-            for rec in records {
-                for row in rec.obs.chunks_exact(FEAT + 1) {
-                    x.extend_from_slice(&row[..FEAT]);
-                    prior.push(self.cfg.prior_column.map_or(0.0, |c| row[c]) / self.cfg.temperature);
-                    mask.push(if row[FEAT] > 0.5 { 0.0 } else { -1e9 });
-                }
-                weight[t * SLOTS + rec.index] = w;
-                t += 1;
+        for (obs, index, w) in records {
+            for row in obs.chunks_exact(FEAT + 1) {
+                x.extend_from_slice(&row[..FEAT]);
+                prior.push(self.cfg.prior_column.map_or(0.0, |c| row[c]) / self.cfg.temperature);
+                mask.push(if row[FEAT] > 0.5 { 0.0 } else { -1e9 });
             }
+            weight[t * SLOTS + index.min(SLOTS - 1)] = w;
+            t += 1;
         }
+        debug_assert_eq!(t, steps);
         let x = self.dev.tensor_from_vec(x, (steps * SLOTS, Const::<FEAT>));
         let prior = self.dev.tensor_from_vec(prior, (steps, Const::<SLOTS>));
         let mask = self.dev.tensor_from_vec(mask, (steps, Const::<SLOTS>));
@@ -212,13 +231,7 @@ impl<const FEAT: usize, const SLOTS: usize, const HIDDEN: usize> SetPg<FEAT, SLO
             .map_err(ScorerError::Backend)?;
         self.grads = grads;
         self.updates += 1;
-        Ok(UpdateStats {
-            metrics: vec![
-                ("pg_loss".into(), loss_value),
-                ("grad_norm".into(), norm),
-                ("advantage_mean".into(), mean as f32),
-            ],
-        })
+        Ok((loss_value, norm))
     }
 }
 

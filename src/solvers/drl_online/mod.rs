@@ -29,11 +29,12 @@
 //! the edge must serve while devices download, as after a regime start). The stop row carries the prior, the stop flag and the cache
 //! fraction left.
 
+pub mod device;
 pub mod train;
 
 use std::path::{Path, PathBuf};
 
-use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision};
+use crate::model::{Holdings, Network, PlacementState, Site, Slot, SlotDecision};
 use crate::rl::checkpoint::CheckpointError;
 use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
@@ -68,6 +69,8 @@ pub const DEFAULT_CHECKPOINT: &str = "models/drl-online/seed0";
 pub struct Context {
     pub net: Network,
     pub static_targets: Vec<Vec<usize>>,
+    /// Devices follow the learned device scorer ([`device`]) instead of the shared rule.
+    pub learned_devices: bool,
     counts: Vec<Vec<f64>>,
     seed: u64,
 }
@@ -121,6 +124,7 @@ impl Context {
         Ok(Context {
             net: net.clone(),
             static_targets: st.targets().to_vec(),
+            learned_devices: false,
             counts: vec![vec![0.0; net.services.len()]; net.edges.len()],
             seed,
         })
@@ -215,14 +219,16 @@ impl Context {
         obs.resize(SLOTS * (FEAT + 1), 0.0);
     }
 
-    /// One slot's decision. `choose(m, obs, n)` picks a candidate index below `n` of the
-    /// observation block `obs` at server `m`; the edge targets it builds, the device
-    /// rule and the per-slot optimum (`dp`) give the decision.
+    /// One slot's decision. `choose(site, obs, cands)` picks a candidate index of the
+    /// observation block `obs` at `site` (an edge server, or a device when
+    /// `learned_devices`), below `cands.len()` (`cands[i]`: the model of candidate `i`,
+    /// `None` for stop); the edge targets and device holdings it builds and the per-slot
+    /// optimum (`dp`) give the decision.
     pub fn decide(
         &mut self,
         slot: &Slot,
         state: &PlacementState,
-        mut choose: impl FnMut(usize, &[f32], usize) -> usize,
+        mut choose: impl FnMut(Site, &[f32], &[Option<usize>]) -> usize,
     ) -> Result<SlotDecision, SolverError> {
         let net = &self.net;
         let n_edges = net.edges.len();
@@ -243,7 +249,7 @@ impl Context {
             let mut chosen: Vec<usize> = Vec::new();
             loop {
                 self.step_obs(m, slot, state, &chosen, now_m, &mut obs, &mut cands);
-                let i = choose(m, &obs, cands.len()).min(cands.len() - 1);
+                let i = choose(Site::Edge(m), &obs, &cands).min(cands.len() - 1);
                 match cands[i] {
                     Some(k) => chosen.push(k),
                     None => break,
@@ -254,7 +260,13 @@ impl Context {
                 regime_value(net, slot.regime, k)
             }));
         }
-        let hold = Holdings { edges, devices: device_holds(&self.net, slot, state) };
+        let mut devices = device_holds(&self.net, slot, state);
+        if self.learned_devices {
+            devices = device::device_holds_learned(&self.net, slot, state, devices, SLOTS, |n, obs, c| {
+                choose(Site::Device(n), obs, c)
+            });
+        }
+        let hold = Holdings { edges, devices };
         let opts = SolveOptions { seed: self.seed, ..SolveOptions::default() };
         let solution = assign(&SlotDp, &self.net, slot, state, &hold, &opts)?;
         let downloads = Some(edge_downloads(&self.net, slot, state, &hold.edges));
@@ -267,6 +279,8 @@ impl Context {
 pub struct PlacementScorer {
     pub scorer: FastScorer,
     pub step: u64,
+    /// Width of a candidate row (`FEAT` at the edge, `device::DFEAT` at devices).
+    pub feat: usize,
 }
 
 impl PlacementScorer {
@@ -282,19 +296,52 @@ impl PlacementScorer {
                 ),
             });
         }
-        Ok(PlacementScorer { scorer: FastScorer::from_net(&ck.net, ck.prior_column), step: ck.meta.step })
+        Ok(PlacementScorer {
+            scorer: FastScorer::from_net(&ck.net, ck.prior_column),
+            step: ck.meta.step,
+            feat: FEAT,
+        })
+    }
+
+    /// Reads the device scorer of a checkpoint (`dir/device`, [`device`]).
+    pub fn load_device(dir: &Path) -> Result<Self, CheckpointError> {
+        let ck = load_scorer::<{ device::DFEAT }, HIDDEN>(dir, SLOTS)?;
+        if ck.prior_column != Some(device::DPRIOR) {
+            return Err(CheckpointError::Meta {
+                path: dir.join(crate::rl::checkpoint::META_FILE),
+                reason: format!(
+                    "state.prior_column is {:?}, the device scorer needs Some({})",
+                    ck.prior_column,
+                    device::DPRIOR
+                ),
+            });
+        }
+        Ok(PlacementScorer {
+            scorer: FastScorer::from_net(&ck.net, ck.prior_column),
+            step: ck.meta.step,
+            feat: device::DFEAT,
+        })
     }
 
     /// The untrained policy: the prior alone (a zero network).
     pub fn prior_only() -> Self {
-        PlacementScorer { scorer: FastScorer::prior_only(FEAT, PRIOR), step: 0 }
+        PlacementScorer { scorer: FastScorer::prior_only(FEAT, PRIOR), step: 0, feat: FEAT }
+    }
+
+    /// The untrained device scorer: the device rule.
+    pub fn device_prior_only() -> Self {
+        PlacementScorer {
+            scorer: FastScorer::prior_only(device::DFEAT, device::DPRIOR),
+            step: 0,
+            feat: device::DFEAT,
+        }
     }
 
     /// Index of the best candidate among the first `n` rows of `obs`.
     pub fn choose(&self, obs: &[f32], n: usize, buf: &mut Vec<f32>, rows: &mut Vec<f32>) -> usize {
         rows.clear();
-        for row in obs.chunks_exact(FEAT + 1).take(n) {
-            rows.extend_from_slice(&row[..FEAT]);
+        for row in obs.chunks_exact(self.feat + 1).take(n) {
+            rows.extend_from_slice(&row[..self.feat]);
         }
         self.scorer.argmax(rows, buf)
     }
@@ -304,19 +351,31 @@ impl PlacementScorer {
 pub struct DrlOnline {
     name: &'static str,
     scorer: PlacementScorer,
+    /// The learned device scorer (`dir/device`); none: devices follow the shared rule.
+    device: Option<PlacementScorer>,
     ctx: Option<Context>,
     checkpoint: Option<PathBuf>,
 }
 
+/// Folder of the device scorer inside a `drl-online` checkpoint.
+pub const DEVICE_DIR: &str = "device";
+
 impl DrlOnline {
-    /// The trained policy of `dir`.
+    /// The trained policy of `dir` (with its device scorer when `dir/device` exists).
     pub fn load(dir: &Path) -> Result<Self, SolverError> {
-        let scorer = PlacementScorer::load(dir).map_err(|e| SolverError::Checkpoint {
+        let err = |path: &Path, e: CheckpointError| SolverError::Checkpoint {
             solver: "drl-online".into(),
-            path: dir.to_path_buf(),
+            path: path.to_path_buf(),
             source: Box::new(e),
-        })?;
-        Ok(DrlOnline { name: "drl-online", scorer, ctx: None, checkpoint: Some(dir.into()) })
+        };
+        let scorer = PlacementScorer::load(dir).map_err(|e| err(dir, e))?;
+        let device_dir = dir.join(DEVICE_DIR);
+        let device = if device_dir.exists() {
+            Some(PlacementScorer::load_device(&device_dir).map_err(|e| err(&device_dir, e))?)
+        } else {
+            None
+        };
+        Ok(DrlOnline { name: "drl-online", scorer, device, ctx: None, checkpoint: Some(dir.into()) })
     }
 
     /// The untrained prior (`drl-online-prior`): `static-placement`'s edge targets.
@@ -324,6 +383,7 @@ impl DrlOnline {
         DrlOnline {
             name: "drl-online-prior",
             scorer: PlacementScorer::prior_only(),
+            device: None,
             ctx: None,
             checkpoint: None,
         }
@@ -343,7 +403,9 @@ impl OnlinePolicy for DrlOnline {
     }
 
     fn reset(&mut self, net: &Network, initial: &PlacementState, seed: u64) -> Result<(), SolverError> {
-        self.ctx = Some(Context::new(net, initial, seed)?);
+        let mut ctx = Context::new(net, initial, seed)?;
+        ctx.learned_devices = self.device.is_some();
+        self.ctx = Some(ctx);
         Ok(())
     }
 
@@ -358,7 +420,10 @@ impl OnlinePolicy for DrlOnline {
             reason: "decide called before reset".into(),
         })?;
         let (mut buf, mut rows) = (Vec::new(), Vec::new());
-        let scorer = &self.scorer;
-        ctx.decide(slot, state, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))
+        let (scorer, device) = (&self.scorer, self.device.as_ref());
+        ctx.decide(slot, state, |site, obs, c| match (site, device) {
+            (Site::Device(_), Some(d)) => d.choose(obs, c.len(), &mut buf, &mut rows),
+            _ => scorer.choose(obs, c.len(), &mut buf, &mut rows),
+        })
     }
 }

@@ -18,8 +18,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::device::{DFEAT, DPRIOR};
 use super::{Context, PlacementScorer, FEAT, HIDDEN, PRIOR, SLOTS};
+use crate::model::Site;
 use crate::model::{Episode, Replay};
+use crate::rl::checkpoint::CheckpointError;
 use crate::rl::seeded_rng;
 use crate::rl::set_pg::{SetPg, SetPgConfig};
 use crate::rl::train::{Agent, Transition};
@@ -49,6 +52,10 @@ pub struct DrlOnlineTrainConfig {
     pub lr: f64,
     pub temperature: f32,
     pub eval_every: usize,
+    /// Learn the device holdings too ([`super::device`]): updates alternate between
+    /// the edge scorer (odd) and the device scorer (even), each sampled while the other
+    /// acts greedily. Off: devices follow the shared device rule.
+    pub device_policy: bool,
 }
 
 impl Default for DrlOnlineTrainConfig {
@@ -63,6 +70,7 @@ impl Default for DrlOnlineTrainConfig {
             lr: 5e-3,
             temperature: 0.05,
             eval_every: 10,
+            device_policy: false,
         }
     }
 }
@@ -175,25 +183,28 @@ fn prepare(params: &str, seeds: impl Iterator<Item = u64>, tag: &str) -> Result<
         .collect()
 }
 
-/// One run of an episode: `A_ep` and each server's scored accuracy sum over the
-/// episode's scored tasks. `choose(m, obs, n)` picks the candidates.
+/// One run of an episode: `A_ep`, and each server's and each device's scored accuracy
+/// sum over the episode's scored tasks. `choose(t, site, obs, cands)` picks the
+/// candidates of slot `t` ([`Context::decide`]).
 pub fn rollout(
     ctx: &mut Context,
     ep: &Episode,
-    mut choose: impl FnMut(usize, &[f32], usize) -> usize,
-) -> Result<(f64, Vec<f64>), TrainError> {
+    mut choose: impl FnMut(usize, Site, &[f32], &[Option<usize>]) -> usize,
+) -> Result<Run, TrainError> {
     let err = |reason: String| TrainError::Episode { episode: ep.id.clone(), reason };
     ctx.restart();
     let mut replay = Replay::new(ep);
     let mut per_edge = vec![0.0; ep.network.edges.len()];
+    let mut per_device = vec![0.0; ep.network.devices.len()];
     let mut scored = 0usize;
     for (t, slot) in ep.slots.iter().enumerate() {
-        let d = ctx.decide(slot, replay.state(), &mut choose)?;
+        let d = ctx.decide(slot, replay.state(), |site, obs, c| choose(t, site, obs, c))?;
         if t >= ep.network.window {
             scored += slot.tasks.len();
             for (task, dec) in slot.tasks.iter().zip(&d.solution.decisions) {
                 if let Some(a) = dec.assignment() {
                     per_edge[task.edge] += ep.network.models[a.model].accuracy;
+                    per_device[task.device] += ep.network.models[a.model].accuracy;
                 }
             }
         }
@@ -201,21 +212,58 @@ pub fn rollout(
     }
     let eval = replay.finish().map_err(|v| err(v.to_string()))?;
     let n = scored.max(1) as f64;
-    Ok((eval.objective, per_edge.into_iter().map(|x| x / n).collect()))
+    Ok(Run {
+        objective: eval.objective,
+        per_edge: per_edge.into_iter().map(|x| x / n).collect(),
+        per_device: per_device.into_iter().map(|x| x / n).collect(),
+    })
 }
 
-fn validate(pool: &mut [Prepared], scorer: &PlacementScorer) -> Result<f64, TrainError> {
-    let (mut buf, mut rows) = (Vec::new(), Vec::new());
+/// The recorded steps of one site in one run: observation blocks and chosen indices.
+type Steps = Vec<(Vec<f32>, usize)>;
+
+/// What [`rollout`] returns.
+pub struct Run {
+    /// `A_ep`.
+    pub objective: f64,
+    /// Scored accuracy of each server's tasks over the episode's scored tasks.
+    pub per_edge: Vec<f64>,
+    /// The same per device.
+    pub per_device: Vec<f64>,
+}
+
+/// The greedy policy: the edge scorer, and the device scorer when devices learn.
+pub struct Greedy {
+    pub edge: PlacementScorer,
+    pub device: PlacementScorer,
+    buf: Vec<f32>,
+    rows: Vec<f32>,
+}
+
+impl Greedy {
+    pub fn new(edge: PlacementScorer, device: PlacementScorer) -> Self {
+        Greedy { edge, device, buf: Vec::new(), rows: Vec::new() }
+    }
+
+    pub fn choose(&mut self, site: Site, obs: &[f32], cands: &[Option<usize>]) -> usize {
+        let scorer = match site {
+            Site::Edge(_) => &self.edge,
+            Site::Device(_) => &self.device,
+        };
+        scorer.choose(obs, cands.len(), &mut self.buf, &mut self.rows)
+    }
+}
+
+fn validate(pool: &mut [Prepared], greedy: &mut Greedy) -> Result<f64, TrainError> {
     let mut total = 0.0;
     for p in pool.iter_mut() {
-        let (a, _) = rollout(&mut p.ctx, &p.ep, |_, obs, n| scorer.choose(obs, n, &mut buf, &mut rows))?;
-        total += a;
+        total += rollout(&mut p.ctx, &p.ep, |_, site, obs, c| greedy.choose(site, obs, c))?.objective;
     }
     Ok(total / pool.len().max(1) as f64)
 }
 
-/// Trains `drl-online` and writes the best checkpoint into `out` and the summary into
-/// `out/train.json`.
+/// Trains `drl-online` and writes the best checkpoint into `out` (the device scorer,
+/// when learned, into `out/device`) and the summary into `out/train.json`.
 pub fn train_drl_online(
     cfg: &DrlOnlineTrainConfig,
     out: &Path,
@@ -235,6 +283,9 @@ pub fn train_drl_online(
     progress.set_message("generating episodes");
     let mut pool = prepare(&cfg.params, train_seeds, "train")?;
     let mut val = prepare(&cfg.params, val_start..val_start + cfg.val_episodes as u64, "val")?;
+    for p in pool.iter_mut().chain(val.iter_mut()) {
+        p.ctx.learned_devices = cfg.device_policy;
+    }
     let pg_cfg = SetPgConfig {
         lr: cfg.lr,
         temperature: cfg.temperature,
@@ -244,87 +295,123 @@ pub fn train_drl_online(
         prior_column: Some(PRIOR),
         seed: cfg.seed,
     };
+    let config_err = |e: String| TrainError::Config(e);
     let mut agent =
-        SetPg::<FEAT, SLOTS, HIDDEN>::new(pg_cfg).map_err(|e| TrainError::Config(e.to_string()))?;
+        SetPg::<FEAT, SLOTS, HIDDEN>::new(pg_cfg.clone()).map_err(|e| config_err(e.to_string()))?;
+    // Device episodes per update vary (devices with a task): learn on all of them.
+    let device_cfg = SetPgConfig { episodes_per_update: 1, prior_column: Some(DPRIOR), ..pg_cfg };
+    let mut device_agent =
+        SetPg::<DFEAT, SLOTS, HIDDEN>::new(device_cfg).map_err(|e| config_err(e.to_string()))?;
     let mut rng = seeded_rng(cfg.seed ^ 0x0d21_0e11);
-    let greedy_of =
-        |agent: &SetPg<FEAT, SLOTS, HIDDEN>| PlacementScorer { scorer: agent.fast_scorer(), step: 0 };
+    let greedy_of = |agent: &SetPg<FEAT, SLOTS, HIDDEN>, device: &SetPg<DFEAT, SLOTS, HIDDEN>| {
+        Greedy::new(
+            PlacementScorer { scorer: agent.fast_scorer(), step: 0, feat: FEAT },
+            PlacementScorer { scorer: device.fast_scorer(), step: 0, feat: DFEAT },
+        )
+    };
 
     progress.set_message("scoring the prior");
-    let prior_validation = validate(&mut val, &PlacementScorer::prior_only())?;
+    let prior_validation = validate(
+        &mut val,
+        &mut Greedy::new(PlacementScorer::prior_only(), PlacementScorer::device_prior_only()),
+    )?;
     let mut best = (prior_validation, 0usize);
     let env_json = serde_json::json!({ "policy": "drl-online", "params": cfg.params });
-    agent
-        .save_checkpoint(out, 0, env_json.clone())
-        .map_err(|e| TrainError::Write { path: out.display().to_string(), reason: e.to_string() })?;
+    let save = |agent: &SetPg<FEAT, SLOTS, HIDDEN>, device: &SetPg<DFEAT, SLOTS, HIDDEN>, u: usize| {
+        let write = |path: &Path, e: CheckpointError| TrainError::Write {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        // The edge checkpoint replaces `out` as a whole: the device scorer goes in after.
+        agent.save_checkpoint(out, u as u64, env_json.clone()).map_err(|e| write(out, e))?;
+        if cfg.device_policy {
+            let dir = out.join(super::DEVICE_DIR);
+            device.save_checkpoint(&dir, u as u64, env_json.clone()).map_err(|e| write(&dir, e))?;
+        }
+        Ok::<(), TrainError>(())
+    };
+    save(&agent, &device_agent, 0)?;
     let mut curve = Vec::new();
     let (mut adv_sum, mut adv_n) = (0.0, 0usize);
     progress.set_length(cfg.updates as u64);
     progress.set_message("training");
     let mut next = 0usize;
     for u in 1..=cfg.updates {
-        let mut runs: Vec<Vec<Vec<Vec<f32>>>> = Vec::new();
-        let mut idx: Vec<Vec<Vec<usize>>> = Vec::new();
-        let mut advantages: Vec<Vec<f64>> = Vec::new();
+        let devices_turn = cfg.device_policy && u % 2 == 0;
+        // Per run: the recorded steps and the advantage of each learning site.
+        let mut episodes: Vec<(Steps, f64)> = Vec::new();
         for _ in 0..cfg.episodes_per_update {
             let p = &mut pool[next % cfg.train_episodes];
             next += 1;
-            let greedy = greedy_of(&agent);
-            let (mut buf, mut rows) = (Vec::new(), Vec::new());
-            let (_, base) =
-                rollout(&mut p.ctx, &p.ep, |_, obs, n| greedy.choose(obs, n, &mut buf, &mut rows))?;
-            let m_count = p.ep.network.edges.len();
-            let mut obs_rec: Vec<Vec<Vec<f32>>> = vec![Vec::new(); m_count];
-            let mut idx_rec: Vec<Vec<usize>> = vec![Vec::new(); m_count];
+            let mut greedy = greedy_of(&agent, &device_agent);
+            let base = rollout(&mut p.ctx, &p.ep, |_, site, obs, c| greedy.choose(site, obs, c))?;
+            let sites = if devices_turn { p.ep.network.devices.len() } else { p.ep.network.edges.len() };
+            let mut rec: Vec<Steps> = vec![Vec::new(); sites];
             let mut failure = None;
-            let (_, sampled) = rollout(&mut p.ctx, &p.ep, |m, obs, n| {
-                let i = match agent.act(obs, true, &mut rng) {
+            let sampled = rollout(&mut p.ctx, &p.ep, |_, site, obs, c| {
+                let n = c.len();
+                let (i, learner) = match (site, devices_turn) {
+                    (Site::Edge(m), false) => (agent.act(obs, true, &mut rng), Some(m)),
+                    (Site::Device(d), true) => (device_agent.act(obs, true, &mut rng), Some(d)),
+                    _ => (Ok(greedy.choose(site, obs, c)), None),
+                };
+                let i = match i {
                     Ok(i) => i.min(n - 1),
                     Err(e) => {
                         failure = Some(e.to_string());
                         n - 1
                     }
                 };
-                obs_rec[m].push(obs.to_vec());
-                idx_rec[m].push(i);
+                if let Some(s) = learner {
+                    rec[s].push((obs.to_vec(), i));
+                }
                 i
             })?;
             if let Some(f) = failure {
                 return Err(TrainError::Config(f));
             }
-            advantages.push(sampled.iter().zip(&base).map(|(s, b)| s - b).collect());
-            runs.push(obs_rec);
-            idx.push(idx_rec);
-        }
-        // One REINFORCE episode per (run, server), its return the server's advantage.
-        for ((obs_rec, idx_rec), adv) in runs.iter().zip(&idx).zip(&advantages) {
-            for m in 0..obs_rec.len() {
-                let len = obs_rec[m].len();
-                for (j, (o, i)) in obs_rec[m].iter().zip(&idx_rec[m]).enumerate() {
-                    let last = j + 1 == len;
-                    let reward = if last { adv[m] as f32 } else { 0.0 };
-                    agent
-                        .observe(&Transition { obs: o, action: i, reward, next_obs: o, terminated: last })
-                        .map_err(|e| TrainError::Config(e.to_string()))?;
+            let (s, b) = if devices_turn {
+                (&sampled.per_device, &base.per_device)
+            } else {
+                (&sampled.per_edge, &base.per_edge)
+            };
+            for ((steps, s), b) in rec.into_iter().zip(s).zip(b) {
+                if !steps.is_empty() {
+                    episodes.push((steps, s - b));
                 }
-                adv_sum += adv[m];
-                adv_n += 1;
             }
         }
-        // Every (run, server) episode is in: one update on all of them.
-        while agent.update(&mut rng).map_err(|e| TrainError::Config(e.to_string()))?.is_some() {}
+        // One REINFORCE episode per (run, site), its return the site's advantage.
+        for (steps, adv) in &episodes {
+            let len = steps.len();
+            for (j, (o, i)) in steps.iter().enumerate() {
+                let last = j + 1 == len;
+                let reward = if last { *adv as f32 } else { 0.0 };
+                let t = Transition { obs: o, action: i, reward, next_obs: o, terminated: last };
+                if devices_turn {
+                    device_agent.observe(&t).map_err(|e| config_err(e.to_string()))?;
+                } else {
+                    agent.observe(&t).map_err(|e| config_err(e.to_string()))?;
+                }
+            }
+            adv_sum += adv;
+            adv_n += 1;
+        }
+        // Every (run, site) episode is in: one update on all of them.
+        if devices_turn {
+            while device_agent.update(&mut rng).map_err(|e| config_err(e.to_string()))?.is_some() {}
+        } else {
+            while agent.update(&mut rng).map_err(|e| config_err(e.to_string()))?.is_some() {}
+        }
         progress.inc(1);
         if u % cfg.eval_every == 0 || u == cfg.updates {
-            let v = validate(&mut val, &greedy_of(&agent))?;
+            let v = validate(&mut val, &mut greedy_of(&agent, &device_agent))?;
             curve.push(CurvePoint { update: u, validation: v, advantage: adv_sum / adv_n.max(1) as f64 });
             (adv_sum, adv_n) = (0.0, 0);
             progress.set_message(format!("validation {v:.4} (prior {prior_validation:.4})"));
             if v > best.0 {
                 best = (v, u);
-                agent.save_checkpoint(out, u as u64, env_json.clone()).map_err(|e| TrainError::Write {
-                    path: out.display().to_string(),
-                    reason: e.to_string(),
-                })?;
+                save(&agent, &device_agent, u)?;
             }
         }
     }

@@ -1,0 +1,184 @@
+//! The learned device placement of `drl-online`: per device with a task, a candidate
+//! scorer picks the models the device holds, one at a time until *stop*, among the
+//! models that fit its storage and can meet a deadline locally. Its prior is the shared
+//! device rule ([`crate::solvers::online::common::device_holds`]): the rule's holding
+//! scores above the stop action and every other model below it, so the untrained
+//! scorer holds exactly what the rule holds (tested), and training learns when to
+//! deviate from it (a second, faster model of the service for tight deadlines; a
+//! smaller target that leaves room to prefetch for the next regime).
+//!
+//! Candidate features (`DFEAT` = 16, in this order): the prior; stop flag; accuracy;
+//! size over the device's storage; resident; fraction received (downloading);
+//! `(1 - p)^d`, `d` the slots until resident at the device's rate; the model serves the
+//! task's service; the service's share in the current and in the next regime's mix;
+//! the probability that the model meets a deadline of its service locally in the
+//! current and in the next regime; its *coverage gain* in the current and in the next
+//! regime (the expected accuracy of the best chosen model of its service that meets a
+//! deadline drawn from the regime's range, with the model minus without it); the
+//! storage fraction left after adding it; the current regime's deadline scale. The stop
+//! row carries the prior, the stop flag and the storage fraction left.
+
+use crate::model::{Network, PlacementState, Slot};
+use crate::solvers::online::common::{lazy_hold, meet_probability, slots_to_resident};
+
+/// Width of a device candidate's feature row.
+pub const DFEAT: usize = 16;
+/// Column of the prior score.
+pub const DPRIOR: usize = 0;
+/// Prior of a model the device rule holds.
+const RULE_PRIOR: f32 = 0.2;
+/// Prior of the stop action: below the rule's models, above the rest (0).
+const STOP_PRIOR: f32 = 0.1;
+
+/// The expected accuracy of the best of `models` that meets a deadline drawn uniformly
+/// from `(lo, hi)` locally at device `n` (0 when none meets it).
+pub fn expected_best(net: &Network, n: usize, models: &[usize], (lo, hi): (f64, f64)) -> f64 {
+    let flops = net.devices[n].flops;
+    if flops <= 0.0 || models.is_empty() {
+        return 0.0;
+    }
+    let mut pts: Vec<(f64, f64)> =
+        models.iter().map(|&k| (net.models[k].flops / flops, net.models[k].accuracy)).collect();
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if hi <= lo {
+        return pts.iter().filter(|p| crate::model::meets_deadline(p.0, lo)).map(|p| p.1).fold(0.0, f64::max);
+    }
+    // best(D) = max accuracy over delays <= D: a step function rising at each delay.
+    let (mut total, mut best) = (0.0, 0.0f64);
+    for (i, &(delay, acc)) in pts.iter().enumerate() {
+        best = best.max(acc);
+        let from = delay.max(lo);
+        let to = pts.get(i + 1).map_or(hi, |p| p.0.min(hi)).max(from);
+        if from < hi {
+            total += best * (to - from).min(hi - from);
+        }
+    }
+    // Delays within the deadline test's tolerance of `lo` count as meeting it.
+    (total / (hi - lo)).clamp(0.0, 1.0)
+}
+
+/// The deadline range of service `q` in regime `r` (the demand model's range times the
+/// regime's deadline scale).
+fn range(net: &Network, r: usize, q: usize) -> Option<(f64, f64)> {
+    let scale = net.demand.regimes.get(r).map_or(1.0, |g| g.deadline_scale);
+    net.demand.deadlines_s.get(q).map(|&(lo, hi)| (lo * scale, hi * scale))
+}
+
+/// The observation block of one step at device `n` (task of service `service`): a row
+/// per candidate model not yet chosen that fits what is left of the storage and may
+/// meet a deadline locally in the current or the next regime, then the stop row; the
+/// candidates' models (`None` for stop). Padded to `slots` rows.
+#[allow(clippy::too_many_arguments)]
+pub fn step_obs(
+    net: &Network,
+    slot: &Slot,
+    state: &PlacementState,
+    n: usize,
+    service: usize,
+    rule: &[usize],
+    chosen: &[usize],
+    slots: usize,
+    obs: &mut Vec<f32>,
+    cands: &mut Vec<Option<usize>>,
+) {
+    let dev = &net.devices[n];
+    let store = &state.devices[n];
+    let cap = dev.storage_mb.max(1e-9);
+    let used: f64 = chosen.iter().map(|&k| net.models[k].size_mb).sum();
+    let left = (cap - used).max(0.0);
+    let regimes = net.demand.regimes.len().max(1);
+    let r = slot.regime.min(regimes - 1);
+    let next = (r + 1) % regimes;
+    let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
+    let scale = net.demand.regimes.get(r).map_or(1.0, |g| g.deadline_scale);
+    let volume = net.device_volume_mb(n);
+    obs.clear();
+    cands.clear();
+    for (k, md) in net.models.iter().enumerate() {
+        if chosen.contains(&k) || md.size_mb > left || dev.flops <= 0.0 || cands.len() + 2 > slots {
+            continue;
+        }
+        let q = md.service;
+        let delay = md.flops / dev.flops;
+        let p_now = range(net, r, q).map_or(0.0, |g| meet_probability(delay, g));
+        let p_next = range(net, next, q).map_or(0.0, |g| meet_probability(delay, g));
+        if p_now <= 0.0 && p_next <= 0.0 {
+            continue;
+        }
+        let same: Vec<usize> = chosen.iter().copied().filter(|&j| net.models[j].service == q).collect();
+        let gain = |g: usize| {
+            range(net, g, q).map_or(0.0, |rg| {
+                let mut with = same.clone();
+                with.push(k);
+                expected_best(net, n, &with, rg) - expected_best(net, n, &same, rg)
+            })
+        };
+        let mix = |g: usize| net.demand.regimes.get(g).and_then(|g| g.mix.get(q)).copied().unwrap_or(0.0);
+        let d = slots_to_resident(net, store, k, volume);
+        let row = [
+            if rule.contains(&k) { RULE_PRIOR } else { 0.0 },
+            0.0,
+            md.accuracy as f32,
+            (md.size_mb / cap) as f32,
+            if store.resident.contains(&k) { 1.0 } else { 0.0 },
+            (store.received_mb(k) / md.size_mb) as f32,
+            if d.is_finite() { stay.powf(d) as f32 } else { 0.0 },
+            if q == service { 1.0 } else { 0.0 },
+            mix(r) as f32,
+            mix(next) as f32,
+            p_now as f32,
+            p_next as f32,
+            gain(r) as f32,
+            gain(next) as f32,
+            ((left - md.size_mb) / cap) as f32,
+            scale as f32,
+        ];
+        obs.extend_from_slice(&row);
+        obs.push(1.0);
+        cands.push(Some(k));
+    }
+    let mut stop = [0f32; DFEAT];
+    stop[DPRIOR] = STOP_PRIOR;
+    stop[1] = 1.0;
+    stop[14] = (left / cap) as f32;
+    obs.extend_from_slice(&stop);
+    obs.push(1.0);
+    cands.push(None);
+    obs.resize(slots * (DFEAT + 1), 0.0);
+}
+
+/// The devices' holdings: `rule` (the shared device rule's holdings) for devices
+/// without a task or without storage, else the models `choose(n, obs, cands)` picks,
+/// then the resident models that still fit (lazy eviction, as the rule keeps them).
+pub fn device_holds_learned(
+    net: &Network,
+    slot: &Slot,
+    state: &PlacementState,
+    rule: Vec<Vec<usize>>,
+    slots: usize,
+    mut choose: impl FnMut(usize, &[f32], &[Option<usize>]) -> usize,
+) -> Vec<Vec<usize>> {
+    let mut hold = rule;
+    let (mut obs, mut cands) = (Vec::with_capacity(slots * (DFEAT + 1)), Vec::with_capacity(slots));
+    for task in &slot.tasks {
+        let n = task.device;
+        let dev = &net.devices[n];
+        if dev.storage_mb <= 0.0 || dev.flops <= 0.0 {
+            continue;
+        }
+        let mut chosen: Vec<usize> = Vec::new();
+        loop {
+            step_obs(net, slot, state, n, task.service, &hold[n], &chosen, slots, &mut obs, &mut cands);
+            let i = choose(n, &obs, &cands).min(cands.len() - 1);
+            match cands[i] {
+                Some(k) => chosen.push(k),
+                None => break,
+            }
+        }
+        hold[n] = lazy_hold(net, &state.devices[n], &chosen, dev.storage_mb, |k| {
+            let md = &net.models[k];
+            md.accuracy + if md.service == task.service { 1.0 } else { 0.0 }
+        });
+    }
+    hold
+}
