@@ -93,6 +93,7 @@ fn training_is_deterministic_and_its_checkpoint_loads() {
         train_episodes: 2,
         val_episodes: 2,
         updates: 3,
+        device_updates: 0,
         episodes_per_update: 2,
         eval_every: 1,
         temperature: 0.5,
@@ -195,11 +196,12 @@ fn device_training_is_deterministic_and_its_device_scorer_loads() {
         params: "n_devices=12 n_edges=2 n_slots=8 init=warm share_mcu=0.5 regime_length=3".into(),
         train_episodes: 2,
         val_episodes: 2,
-        updates: 4,
+        updates: 2,
+        device_updates: 3,
         episodes_per_update: 2,
         eval_every: 1,
         temperature: 0.5,
-        device_policy: true,
+        device_temperature: 0.5,
         ..DrlOnlineTrainConfig::default()
     };
     let pb = indicatif::ProgressBar::hidden();
@@ -207,11 +209,28 @@ fn device_training_is_deterministic_and_its_device_scorer_loads() {
     let s1 = train_drl_online(&cfg, d1.path(), &pb).expect("trains");
     let s2 = train_drl_online(&cfg, d2.path(), &pb).expect("trains");
     assert_eq!(s1.curve, s2.curve, "same seed, same curve");
-    // Device updates (even) sample too: some device run differs from the greedy one.
-    assert!(s1.curve.iter().skip(1).step_by(2).any(|p| p.advantage != 0.0), "{:?}", s1.curve);
-    let dev =
-        |d: &std::path::Path| std::fs::read(d.join("device/scorer.safetensors")).expect("device scorer");
+    // Device updates (after the edge's) sample too: some device run differs from the
+    // greedy one.
+    assert_eq!(s1.curve.len(), 5);
+    assert!(s1.curve[2..].iter().any(|p| p.advantage != 0.0), "{:?}", s1.curve);
+    // The device scorer is written only when it raises the best validation: the two
+    // runs agree on whether it was, and on its bytes.
+    let dev = |d: &std::path::Path| std::fs::read(d.join("device/scorer.safetensors")).ok();
     assert_eq!(dev(d1.path()), dev(d2.path()), "same seed, same device network");
+    let improved = s1.best_update > cfg.updates;
+    assert_eq!(improved, dev(d1.path()).is_some(), "best update {}", s1.best_update);
+    if !improved {
+        // A device scorer in the folder (here: a fresh one) is loaded with the policy.
+        use dnnrm::rl::set_pg::{SetPg, SetPgConfig};
+        use dnnrm::solvers::drl_online::device::{DFEAT, DPRIOR};
+        use dnnrm::solvers::drl_online::{HIDDEN, SLOTS};
+        let agent = SetPg::<DFEAT, SLOTS, HIDDEN>::new(SetPgConfig {
+            prior_column: Some(DPRIOR),
+            ..SetPgConfig::default()
+        })
+        .unwrap();
+        agent.save_checkpoint(&d1.path().join("device"), 0, serde_json::json!({})).unwrap();
+    }
     let mut p = DrlOnline::load(d1.path()).expect("loads with its device scorer");
     run_online(&mut p, &episode(341, 12, 6, TIGHT), 0).expect("valid run");
     // A corrupt device scorer is an error naming its folder.

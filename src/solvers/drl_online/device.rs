@@ -182,3 +182,30 @@ pub fn device_holds_learned(
     }
     hold
 }
+
+/// The devices' download split under the learned holdings: a device that decided this
+/// slot (it has a task and storage) gives its volume to its models that are not resident
+/// in the order the scorer picked them (the first pick first), each what it still
+/// needs while volume is left; the other devices keep the default order (empty lists).
+pub fn device_downloads(
+    net: &Network,
+    slot: &Slot,
+    state: &PlacementState,
+    holds: &[Vec<usize>],
+) -> Vec<Vec<(usize, f64)>> {
+    let mut plan = vec![Vec::new(); net.devices.len()];
+    for task in &slot.tasks {
+        let n = task.device;
+        if net.devices[n].storage_mb <= 0.0 || net.devices[n].flops <= 0.0 {
+            continue;
+        }
+        let store = &state.devices[n];
+        let mut left = net.device_volume_mb(n);
+        for &k in holds[n].iter().filter(|k| !store.resident.contains(k)) {
+            let mb = (net.models[k].size_mb - store.received_mb(k)).min(left).max(0.0);
+            left -= mb;
+            plan[n].push((k, mb));
+        }
+    }
+    plan
+}

@@ -3,8 +3,10 @@
 //! of choices among the models that still fit plus a stop action, scored by the shared
 //! candidate scorer ([`crate::rl::scorer`], trained by self-critical REINFORCE over whole
 //! episodes, [`crate::rl::set_pg`], [`train`]). Resident models outside the target stay
-//! while they fit (lazy eviction) and devices follow the shared device rule, as for the
-//! rule-based policies; each slot's tasks are then assigned on the resident placement
+//! while they fit (lazy eviction), as for the rule-based policies. Devices follow a
+//! second learned scorer ([`device`], prior: the shared device rule, which devices
+//! follow when the checkpoint has no device scorer); each slot's tasks are then
+//! assigned on the resident placement
 //! with the per-slot optimum, as the rules assign: `dp`, the exact dynamic program over
 //! each server's RBs and units (about a millisecond per slot at N = 50), so the learned
 //! placement and the rules' placements are compared on equal terms.
@@ -269,7 +271,11 @@ impl Context {
         let hold = Holdings { edges, devices };
         let opts = SolveOptions { seed: self.seed, ..SolveOptions::default() };
         let solution = assign(&SlotDp, &self.net, slot, state, &hold, &opts)?;
-        let downloads = Some(edge_downloads(&self.net, slot, state, &hold.edges));
+        let mut downloads = edge_downloads(&self.net, slot, state, &hold.edges);
+        if self.learned_devices {
+            downloads.devices = device::device_downloads(&self.net, slot, state, &hold.devices);
+        }
+        let downloads = Some(downloads);
         Ok(SlotDecision { hold, solution, downloads })
     }
 }

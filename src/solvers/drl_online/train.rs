@@ -13,6 +13,14 @@
 //! training and from every committed set), and the best is written to `out` (a scorer
 //! checkpoint, atomically). The prior alone is scored first, so `out/train.json` says
 //! what training adds over it.
+//!
+//! Two phases: `updates` of the edge scorer (devices follow the shared device rule),
+//! then `device_updates` of the device scorer ([`super::device`]) with the edge scorer
+//! frozen at its best checkpoint. In the device phase each device with a task is one
+//! REINFORCE episode per run, its return the scored accuracy of its own tasks under the
+//! sampled run minus under the greedy run; the device scorer is written to
+//! `out/device` only when it raises the best validation `A_ep`, so a run whose device
+//! phase never helps leaves the policy on the device rule.
 
 use std::path::Path;
 
@@ -52,10 +60,15 @@ pub struct DrlOnlineTrainConfig {
     pub lr: f64,
     pub temperature: f32,
     pub eval_every: usize,
-    /// Learn the device holdings too ([`super::device`]): updates alternate between
-    /// the edge scorer (odd) and the device scorer (even), each sampled while the other
-    /// acts greedily. Off: devices follow the shared device rule.
-    pub device_policy: bool,
+    /// Updates of the device scorer ([`super::device`]) after the edge scorer's (0:
+    /// devices follow the shared device rule). Meanwhile the edge scorer is frozen at its
+    /// best checkpoint; the device scorer is written (to `out/device`) only when it
+    /// raises the best validation `A_ep`.
+    pub device_updates: usize,
+    /// Adam learning rate of the device scorer.
+    pub device_lr: f64,
+    /// Sampling temperature of the device scorer.
+    pub device_temperature: f32,
 }
 
 impl Default for DrlOnlineTrainConfig {
@@ -70,7 +83,9 @@ impl Default for DrlOnlineTrainConfig {
             lr: 5e-3,
             temperature: 0.05,
             eval_every: 10,
-            device_policy: false,
+            device_updates: 90,
+            device_lr: 5e-3,
+            device_temperature: 0.02,
         }
     }
 }
@@ -273,8 +288,8 @@ pub fn train_drl_online(
     {
         return Err(TrainError::Config("episode counts and eval_every must be positive".into()));
     }
-    if !(cfg.temperature > 0.0 && cfg.lr > 0.0) {
-        return Err(TrainError::Config("temperature and lr must be positive".into()));
+    if !(cfg.temperature > 0.0 && cfg.lr > 0.0 && cfg.device_lr > 0.0 && cfg.device_temperature > 0.0) {
+        return Err(TrainError::Config("temperatures and learning rates must be positive".into()));
     }
     let t0 = std::time::Instant::now();
     let train_seeds =
@@ -283,9 +298,6 @@ pub fn train_drl_online(
     progress.set_message("generating episodes");
     let mut pool = prepare(&cfg.params, train_seeds, "train")?;
     let mut val = prepare(&cfg.params, val_start..val_start + cfg.val_episodes as u64, "val")?;
-    for p in pool.iter_mut().chain(val.iter_mut()) {
-        p.ctx.learned_devices = cfg.device_policy;
-    }
     let pg_cfg = SetPgConfig {
         lr: cfg.lr,
         temperature: cfg.temperature,
@@ -299,13 +311,23 @@ pub fn train_drl_online(
     let mut agent =
         SetPg::<FEAT, SLOTS, HIDDEN>::new(pg_cfg.clone()).map_err(|e| config_err(e.to_string()))?;
     // Device episodes per update vary (devices with a task): learn on all of them.
-    let device_cfg = SetPgConfig { episodes_per_update: 1, prior_column: Some(DPRIOR), ..pg_cfg };
+    let device_cfg = SetPgConfig {
+        lr: cfg.device_lr,
+        temperature: cfg.device_temperature,
+        episodes_per_update: 1,
+        prior_column: Some(DPRIOR),
+        ..pg_cfg
+    };
     let mut device_agent =
         SetPg::<DFEAT, SLOTS, HIDDEN>::new(device_cfg).map_err(|e| config_err(e.to_string()))?;
     let mut rng = seeded_rng(cfg.seed ^ 0x0d21_0e11);
-    let greedy_of = |agent: &SetPg<FEAT, SLOTS, HIDDEN>, device: &SetPg<DFEAT, SLOTS, HIDDEN>| {
+    // The edge scorer of the device phase: the best of the edge phase.
+    let mut frozen_edge: Option<PlacementScorer> = None;
+    let greedy_of = |agent: &SetPg<FEAT, SLOTS, HIDDEN>,
+                     device: &SetPg<DFEAT, SLOTS, HIDDEN>,
+                     frozen: &Option<PlacementScorer>| {
         Greedy::new(
-            PlacementScorer { scorer: agent.fast_scorer(), step: 0, feat: FEAT },
+            frozen.clone().unwrap_or(PlacementScorer { scorer: agent.fast_scorer(), step: 0, feat: FEAT }),
             PlacementScorer { scorer: device.fast_scorer(), step: 0, feat: DFEAT },
         )
     };
@@ -317,33 +339,34 @@ pub fn train_drl_online(
     )?;
     let mut best = (prior_validation, 0usize);
     let env_json = serde_json::json!({ "policy": "drl-online", "params": cfg.params });
-    let save = |agent: &SetPg<FEAT, SLOTS, HIDDEN>, device: &SetPg<DFEAT, SLOTS, HIDDEN>, u: usize| {
-        let write = |path: &Path, e: CheckpointError| TrainError::Write {
-            path: path.display().to_string(),
-            reason: e.to_string(),
-        };
-        // The edge checkpoint replaces `out` as a whole: the device scorer goes in after.
-        agent.save_checkpoint(out, u as u64, env_json.clone()).map_err(|e| write(out, e))?;
-        if cfg.device_policy {
-            let dir = out.join(super::DEVICE_DIR);
-            device.save_checkpoint(&dir, u as u64, env_json.clone()).map_err(|e| write(&dir, e))?;
-        }
-        Ok::<(), TrainError>(())
+    let write = |path: &Path, e: CheckpointError| TrainError::Write {
+        path: path.display().to_string(),
+        reason: e.to_string(),
     };
-    save(&agent, &device_agent, 0)?;
+    agent.save_checkpoint(out, 0, env_json.clone()).map_err(|e| write(out, e))?;
     let mut curve = Vec::new();
     let (mut adv_sum, mut adv_n) = (0.0, 0usize);
-    progress.set_length(cfg.updates as u64);
+    progress.set_length((cfg.updates + cfg.device_updates) as u64);
     progress.set_message("training");
     let mut next = 0usize;
-    for u in 1..=cfg.updates {
-        let devices_turn = cfg.device_policy && u % 2 == 0;
+    for u in 1..=cfg.updates + cfg.device_updates {
+        let devices_turn = u > cfg.updates;
+        if u == cfg.updates + 1 {
+            // The device phase: the edge scorer stays at its best, devices learn.
+            frozen_edge = Some(PlacementScorer::load(out).map_err(|e| TrainError::Episode {
+                episode: out.display().to_string(),
+                reason: format!("reading back the best edge scorer: {e}"),
+            })?);
+            for p in pool.iter_mut().chain(val.iter_mut()) {
+                p.ctx.learned_devices = true;
+            }
+        }
         // Per run: the recorded steps and the advantage of each learning site.
         let mut episodes: Vec<(Steps, f64)> = Vec::new();
         for _ in 0..cfg.episodes_per_update {
             let p = &mut pool[next % cfg.train_episodes];
             next += 1;
-            let mut greedy = greedy_of(&agent, &device_agent);
+            let mut greedy = greedy_of(&agent, &device_agent, &frozen_edge);
             let base = rollout(&mut p.ctx, &p.ep, |_, site, obs, c| greedy.choose(site, obs, c))?;
             let sites = if devices_turn { p.ep.network.devices.len() } else { p.ep.network.edges.len() };
             let mut rec: Vec<Steps> = vec![Vec::new(); sites];
@@ -405,13 +428,20 @@ pub fn train_drl_online(
         }
         progress.inc(1);
         if u % cfg.eval_every == 0 || u == cfg.updates {
-            let v = validate(&mut val, &mut greedy_of(&agent, &device_agent))?;
+            let v = validate(&mut val, &mut greedy_of(&agent, &device_agent, &frozen_edge))?;
             curve.push(CurvePoint { update: u, validation: v, advantage: adv_sum / adv_n.max(1) as f64 });
             (adv_sum, adv_n) = (0.0, 0);
             progress.set_message(format!("validation {v:.4} (prior {prior_validation:.4})"));
             if v > best.0 {
                 best = (v, u);
-                save(&agent, &device_agent, u)?;
+                if devices_turn {
+                    let dir = out.join(super::DEVICE_DIR);
+                    device_agent
+                        .save_checkpoint(&dir, u as u64, env_json.clone())
+                        .map_err(|e| write(&dir, e))?;
+                } else {
+                    agent.save_checkpoint(out, u as u64, env_json.clone()).map_err(|e| write(out, e))?;
+                }
             }
         }
     }
