@@ -1,11 +1,14 @@
-//! The learned device placement of `drl-online`: per device with a task, a candidate
-//! scorer picks the models the device holds, one at a time until *stop*, among the
-//! models that fit its storage and can meet a deadline locally. Its prior is the shared
-//! device rule ([`crate::solvers::online::common::device_holds`]): the rule's holding
-//! scores above the stop action and every other model below it, so the untrained
-//! scorer holds exactly what the rule holds (tested), and training learns when to
-//! deviate from it (a second, faster model of the service for tight deadlines; a
-//! smaller target that leaves room to prefetch for the next regime).
+//! The learned device placement of `drl-online`: per device with a task, the device
+//! holds the shared device rule's target (the model of its service with the largest
+//! expected accuracy, [`crate::solvers::online::common::device_target`]) and a candidate
+//! scorer picks what else it holds, one model at a time until *stop*, among the models
+//! that fit the storage left and can meet a deadline locally. Its prior is the rule
+//! ([`crate::solvers::online::common::device_holds`]): the rule's other holdings
+//! (prefetches, resident models it keeps) score above the stop action and every other
+//! model below it, so the untrained scorer holds exactly what the rule holds (tested),
+//! and training learns when to deviate from it (faster models of the service for tight
+//! deadlines instead of a prefetch, for instance). The target is not the scorer's to
+//! drop: a device never holds less for its own service than the rule.
 //!
 //! Candidate features (`DFEAT` = 16, in this order): the prior; stop flag; accuracy;
 //! size over the device's storage; resident; fraction received (downloading);
@@ -19,7 +22,7 @@
 //! row carries the prior, the stop flag and the storage fraction left.
 
 use crate::model::{Network, PlacementState, Slot};
-use crate::solvers::online::common::{lazy_hold, meet_probability, slots_to_resident};
+use crate::solvers::online::common::{device_target, lazy_hold, meet_probability, slots_to_resident};
 
 /// Width of a device candidate's feature row.
 pub const DFEAT: usize = 16;
@@ -148,8 +151,9 @@ pub fn step_obs(
 }
 
 /// The devices' holdings: `rule` (the shared device rule's holdings) for devices
-/// without a task or without storage, else the models `choose(n, obs, cands)` picks,
-/// then the resident models that still fit (lazy eviction, as the rule keeps them).
+/// without a task or without storage, else the rule's target and the models
+/// `choose(n, obs, cands)` picks after it, then the resident models that still fit
+/// (lazy eviction, as the rule keeps them).
 pub fn device_holds_learned(
     net: &Network,
     slot: &Slot,
@@ -166,7 +170,7 @@ pub fn device_holds_learned(
         if dev.storage_mb <= 0.0 || dev.flops <= 0.0 {
             continue;
         }
-        let mut chosen: Vec<usize> = Vec::new();
+        let mut chosen: Vec<usize> = device_target(net, slot, state, task).into_iter().collect();
         loop {
             step_obs(net, slot, state, n, task.service, &hold[n], &chosen, slots, &mut obs, &mut cands);
             let i = choose(n, &obs, &cands).min(cands.len() - 1);

@@ -1,7 +1,9 @@
 //! What the rule-based online policies share: the per-slot assignment on the resident
 //! placement (MODEL.md §9.4), lazy eviction, and the device rule.
 
-use crate::model::{DownloadPlan, Holdings, Network, PlacementState, Slot, Solution, Store, FORMAT_VERSION};
+use crate::model::{
+    DownloadPlan, Holdings, Network, PlacementState, Slot, SlotTask, Solution, Store, FORMAT_VERSION,
+};
 use crate::solver::{SolveOptions, Solver, SolverError};
 
 /// The models each site may serve with in a slot: resident at its start and kept by
@@ -90,18 +92,11 @@ pub fn lazy_hold(
 /// accurate first). A device without a task keeps what it holds.
 pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<Vec<usize>> {
     let mut hold: Vec<Vec<usize>> = state.devices.iter().map(Store::held).collect();
-    let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
-    let scale = net.demand.regimes.get(slot.regime).map_or(1.0, |r| r.deadline_scale);
     for task in &slot.tasks {
         let n = task.device;
         let dev = &net.devices[n];
         let store = &state.devices[n];
-        let range = net.demand.deadlines_s.get(task.service).map(|&(lo, hi)| (lo * scale, hi * scale));
-        let range = range.unwrap_or((task.deadline_s, task.deadline_s));
-        let best = best_local_model(net, task.service, dev.storage_mb, |k| {
-            local_value(net, store, n, k, range, stay)
-        });
-        let mut target: Vec<usize> = best.into_iter().collect();
+        let mut target: Vec<usize> = device_target(net, slot, state, task).into_iter().collect();
         if target.iter().all(|&k| store.resident.contains(&k)) {
             target.extend(prefetch(net, slot, store, n, task.service));
         }
@@ -111,6 +106,20 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
         });
     }
     hold
+}
+
+/// The target of the device rule for `task`'s device: the model of the task's service
+/// that fits the device's storage with the largest positive `alpha_k P_k (1 - p)^d_k`
+/// ([`device_holds`]); none when no model has a positive value.
+pub fn device_target(net: &Network, slot: &Slot, state: &PlacementState, task: &SlotTask) -> Option<usize> {
+    let n = task.device;
+    let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
+    let scale = net.demand.regimes.get(slot.regime).map_or(1.0, |r| r.deadline_scale);
+    let range = net.demand.deadlines_s.get(task.service).map(|&(lo, hi)| (lo * scale, hi * scale));
+    let range = range.unwrap_or((task.deadline_s, task.deadline_s));
+    best_local_model(net, task.service, net.devices[n].storage_mb, |k| {
+        local_value(net, &state.devices[n], n, k, range, stay)
+    })
 }
 
 /// Prefetch for the next regime (part of the device rule): a device whose target is
