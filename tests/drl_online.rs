@@ -7,9 +7,10 @@ use dnnrm::model::{evaluate, Episode, Holdings};
 use dnnrm::scenario::{DynamicsParams, ScenarioParams};
 use dnnrm::solver::online::run_online;
 use dnnrm::solver::{SolveOptions, Solver};
-use dnnrm::solvers::drl_online::train::{train_drl_online, DrlOnlineTrainConfig};
+use dnnrm::solvers::drl_online::train::{train_drl_online, DrlOnlineTrainConfig, TrainSummary};
 use dnnrm::solvers::drl_online::DrlOnline;
 use dnnrm::solvers::online::{create_policy, generate_episode};
+use tempfile::TempDir;
 
 fn episode(seed: u64, n: usize, t: usize, extra: &[(&str, &str)]) -> Episode {
     let mut p = ScenarioParams { n_devices: n, ..ScenarioParams::default() };
@@ -86,24 +87,33 @@ fn the_assignment_is_the_per_slot_optimum() {
     assert!(slots >= 20, "{slots} slots");
 }
 
-#[test]
-fn training_is_deterministic_and_its_checkpoint_loads() {
-    let cfg = DrlOnlineTrainConfig {
+/// A training run of a few seconds (tiny episodes, high temperature: it explores).
+fn tiny_training() -> DrlOnlineTrainConfig {
+    DrlOnlineTrainConfig {
         params: "n_devices=12 n_edges=2 n_slots=8 init=warm share_mcu=0.5 regime_length=3".into(),
         train_episodes: 2,
         val_episodes: 2,
-        updates: 3,
-        device_updates: 0,
         episodes_per_update: 2,
         eval_every: 1,
         temperature: 0.5,
         ..DrlOnlineTrainConfig::default()
-    };
+    }
+}
+
+/// Two runs of `cfg` into fresh folders; their curves must agree (same seed).
+fn train_twice(cfg: &DrlOnlineTrainConfig) -> (TempDir, TempDir, TrainSummary, TrainSummary) {
     let pb = indicatif::ProgressBar::hidden();
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let s1 = train_drl_online(&cfg, d1.path(), &pb).expect("trains");
-    let s2 = train_drl_online(&cfg, d2.path(), &pb).expect("trains");
+    let s1 = train_drl_online(cfg, d1.path(), &pb).expect("trains");
+    let s2 = train_drl_online(cfg, d2.path(), &pb).expect("trains");
     assert_eq!(s1.curve, s2.curve, "same seed, same curve");
+    (d1, d2, s1, s2)
+}
+
+#[test]
+fn training_is_deterministic_and_its_checkpoint_loads() {
+    let cfg = DrlOnlineTrainConfig { updates: 3, device_updates: 0, ..tiny_training() };
+    let (d1, d2, s1, s2) = train_twice(&cfg);
     assert_eq!(s1.prior_validation, s2.prior_validation);
     // Sampling at temperature 0.5 explores: some run differs from the greedy one.
     assert!(s1.curve.iter().any(|p| p.advantage != 0.0), "{:?}", s1.curve);
@@ -192,23 +202,16 @@ fn expected_best_by_hand() {
 
 #[test]
 fn device_training_is_deterministic_and_its_device_scorer_loads() {
+    // Every device can run models and phases have tight deadlines: extra models matter.
+    let params = "n_devices=12 n_edges=2 n_slots=10 init=warm regime_length=3 regime_deadline_scales=1;0.5;1";
     let cfg = DrlOnlineTrainConfig {
-        params: "n_devices=12 n_edges=2 n_slots=8 init=warm share_mcu=0.5 regime_length=3".into(),
-        train_episodes: 2,
-        val_episodes: 2,
+        params: params.into(),
         updates: 2,
         device_updates: 3,
-        episodes_per_update: 2,
-        eval_every: 1,
-        temperature: 0.5,
         device_temperature: 0.5,
-        ..DrlOnlineTrainConfig::default()
+        ..tiny_training()
     };
-    let pb = indicatif::ProgressBar::hidden();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let s1 = train_drl_online(&cfg, d1.path(), &pb).expect("trains");
-    let s2 = train_drl_online(&cfg, d2.path(), &pb).expect("trains");
-    assert_eq!(s1.curve, s2.curve, "same seed, same curve");
+    let (d1, d2, s1, _) = train_twice(&cfg);
     // Device updates (after the edge's) sample too: some device run differs from the
     // greedy one.
     assert_eq!(s1.curve.len(), 5);

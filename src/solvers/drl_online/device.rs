@@ -140,14 +140,7 @@ pub fn step_obs(
         obs.push(1.0);
         cands.push(Some(k));
     }
-    let mut stop = [0f32; DFEAT];
-    stop[DPRIOR] = STOP_PRIOR;
-    stop[1] = 1.0;
-    stop[14] = (left / cap) as f32;
-    obs.extend_from_slice(&stop);
-    obs.push(1.0);
-    cands.push(None);
-    obs.resize(slots * (DFEAT + 1), 0.0);
+    super::push_stop::<DFEAT>(obs, cands, STOP_PRIOR, (left / cap) as f32, slots);
 }
 
 /// The devices' holdings: `rule` (the shared device rule's holdings) for devices

@@ -211,14 +211,7 @@ impl Context {
             obs.push(1.0);
             cands.push(Some(k));
         }
-        let mut stop = [0f32; FEAT];
-        stop[PRIOR] = STOP_PRIOR;
-        stop[1] = 1.0;
-        stop[14] = (left / cap) as f32;
-        obs.extend_from_slice(&stop);
-        obs.push(1.0);
-        cands.push(None);
-        obs.resize(SLOTS * (FEAT + 1), 0.0);
+        push_stop::<FEAT>(obs, cands, STOP_PRIOR, (left / cap) as f32, SLOTS);
     }
 
     /// One slot's decision. `choose(site, obs, cands)` picks a candidate index of the
@@ -280,6 +273,29 @@ impl Context {
     }
 }
 
+// The stop row of both scorers puts the prior in column 0.
+const _: () = assert!(PRIOR == 0 && device::DPRIOR == 0);
+
+/// Ends an observation block of candidate rows `F` wide: the stop row (prior
+/// `stop_prior` in column 0, the stop flag in column 1, the capacity fraction left
+/// `left` in column 14), then padding to `slots` rows.
+pub(crate) fn push_stop<const F: usize>(
+    obs: &mut Vec<f32>,
+    cands: &mut Vec<Option<usize>>,
+    stop_prior: f32,
+    left: f32,
+    slots: usize,
+) {
+    let mut stop = [0f32; F];
+    stop[0] = stop_prior;
+    stop[1] = 1.0;
+    stop[14] = left;
+    obs.extend_from_slice(&stop);
+    obs.push(1.0);
+    cands.push(None);
+    obs.resize(slots * (F + 1), 0.0);
+}
+
 /// A loaded placement scorer.
 #[derive(Debug, Clone)]
 pub struct PlacementScorer {
@@ -292,40 +308,27 @@ pub struct PlacementScorer {
 impl PlacementScorer {
     /// Reads a checkpoint written by `dnnrm train drl-online`.
     pub fn load(dir: &Path) -> Result<Self, CheckpointError> {
-        let ck = load_scorer::<FEAT, HIDDEN>(dir, SLOTS)?;
-        if ck.prior_column != Some(PRIOR) {
-            return Err(CheckpointError::Meta {
-                path: dir.join(crate::rl::checkpoint::META_FILE),
-                reason: format!(
-                    "state.prior_column is {:?}, drl-online needs Some({PRIOR})",
-                    ck.prior_column
-                ),
-            });
-        }
-        Ok(PlacementScorer {
-            scorer: FastScorer::from_net(&ck.net, ck.prior_column),
-            step: ck.meta.step,
-            feat: FEAT,
-        })
+        Self::load_with::<FEAT>(dir, PRIOR, "drl-online")
     }
 
     /// Reads the device scorer of a checkpoint (`dir/device`, [`device`]).
     pub fn load_device(dir: &Path) -> Result<Self, CheckpointError> {
-        let ck = load_scorer::<{ device::DFEAT }, HIDDEN>(dir, SLOTS)?;
-        if ck.prior_column != Some(device::DPRIOR) {
+        Self::load_with::<{ device::DFEAT }>(dir, device::DPRIOR, "the device scorer")
+    }
+
+    /// A scorer checkpoint of rows `F` wide whose prior is column `prior`.
+    fn load_with<const F: usize>(dir: &Path, prior: usize, what: &str) -> Result<Self, CheckpointError> {
+        let ck = load_scorer::<F, HIDDEN>(dir, SLOTS)?;
+        if ck.prior_column != Some(prior) {
             return Err(CheckpointError::Meta {
                 path: dir.join(crate::rl::checkpoint::META_FILE),
-                reason: format!(
-                    "state.prior_column is {:?}, the device scorer needs Some({})",
-                    ck.prior_column,
-                    device::DPRIOR
-                ),
+                reason: format!("state.prior_column is {:?}, {what} needs Some({prior})", ck.prior_column),
             });
         }
         Ok(PlacementScorer {
             scorer: FastScorer::from_net(&ck.net, ck.prior_column),
             step: ck.meta.step,
-            feat: device::DFEAT,
+            feat: F,
         })
     }
 
