@@ -123,6 +123,8 @@ pub enum TrainError {
     Episode { episode: String, reason: String },
     #[error("writing {path}: {reason}")]
     Write { path: String, reason: String },
+    #[error("reading {path}: {reason}")]
+    Read { path: String, reason: String },
 }
 
 /// Changes from `online-default` of each setting of the default training family: the
@@ -199,12 +201,12 @@ fn prepare(params: &str, seeds: impl Iterator<Item = u64>, tag: &str) -> Result<
 }
 
 /// One run of an episode: `A_ep`, and each server's and each device's scored accuracy
-/// sum over the episode's scored tasks. `choose(t, site, obs, cands)` picks the
-/// candidates of slot `t` ([`Context::decide`]).
+/// sum over the episode's scored tasks. `choose(site, obs, cands)` picks the candidates
+/// ([`Context::decide`]).
 pub fn rollout(
     ctx: &mut Context,
     ep: &Episode,
-    mut choose: impl FnMut(usize, Site, &[f32], &[Option<usize>]) -> usize,
+    mut choose: impl FnMut(Site, &[f32], &[Option<usize>]) -> usize,
 ) -> Result<Run, TrainError> {
     let err = |reason: String| TrainError::Episode { episode: ep.id.clone(), reason };
     ctx.restart();
@@ -213,7 +215,7 @@ pub fn rollout(
     let mut per_device = vec![0.0; ep.network.devices.len()];
     let mut scored = 0usize;
     for (t, slot) in ep.slots.iter().enumerate() {
-        let d = ctx.decide(slot, replay.state(), |site, obs, c| choose(t, site, obs, c))?;
+        let d = ctx.decide(slot, replay.state(), &mut choose)?;
         if t >= ep.network.window {
             scored += slot.tasks.len();
             for (task, dec) in slot.tasks.iter().zip(&d.solution.decisions) {
@@ -272,7 +274,7 @@ impl Greedy {
 fn validate(pool: &mut [Prepared], greedy: &mut Greedy) -> Result<f64, TrainError> {
     let mut total = 0.0;
     for p in pool.iter_mut() {
-        total += rollout(&mut p.ctx, &p.ep, |_, site, obs, c| greedy.choose(site, obs, c))?.objective;
+        total += rollout(&mut p.ctx, &p.ep, |site, obs, c| greedy.choose(site, obs, c))?.objective;
     }
     Ok(total / pool.len().max(1) as f64)
 }
@@ -353,9 +355,9 @@ pub fn train_drl_online(
         let devices_turn = u > cfg.updates;
         if u == cfg.updates + 1 {
             // The device phase: the edge scorer stays at its best, devices learn.
-            frozen_edge = Some(PlacementScorer::load(out).map_err(|e| TrainError::Episode {
-                episode: out.display().to_string(),
-                reason: format!("reading back the best edge scorer: {e}"),
+            frozen_edge = Some(PlacementScorer::load(out).map_err(|e| TrainError::Read {
+                path: out.display().to_string(),
+                reason: format!("the best edge scorer: {e}"),
             })?);
             for p in pool.iter_mut().chain(val.iter_mut()) {
                 p.ctx.learned_devices = true;
@@ -367,11 +369,11 @@ pub fn train_drl_online(
             let p = &mut pool[next % cfg.train_episodes];
             next += 1;
             let mut greedy = greedy_of(&agent, &device_agent, &frozen_edge);
-            let base = rollout(&mut p.ctx, &p.ep, |_, site, obs, c| greedy.choose(site, obs, c))?;
+            let base = rollout(&mut p.ctx, &p.ep, |site, obs, c| greedy.choose(site, obs, c))?;
             let sites = if devices_turn { p.ep.network.devices.len() } else { p.ep.network.edges.len() };
             let mut rec: Vec<Steps> = vec![Vec::new(); sites];
             let mut failure = None;
-            let sampled = rollout(&mut p.ctx, &p.ep, |_, site, obs, c| {
+            let sampled = rollout(&mut p.ctx, &p.ep, |site, obs, c| {
                 let n = c.len();
                 let (i, learner) = match (site, devices_turn) {
                     (Site::Edge(m), false) => (agent.act(obs, true, &mut rng), Some(m)),
