@@ -22,7 +22,9 @@
 //! row carries the prior, the stop flag and the storage fraction left.
 
 use crate::model::{Network, PlacementState, Slot};
-use crate::solvers::online::common::{device_target, lazy_hold, meet_probability, slots_to_resident};
+use crate::solvers::online::common::{
+    deadline_range as range, device_target, lazy_hold, meet_probability, slots_to_resident,
+};
 
 /// Width of a device candidate's feature row.
 pub const DFEAT: usize = 16;
@@ -60,13 +62,6 @@ pub fn expected_best(net: &Network, n: usize, models: &[usize], (lo, hi): (f64, 
     (total / (hi - lo)).clamp(0.0, 1.0)
 }
 
-/// The deadline range of service `q` in regime `r` (the demand model's range times the
-/// regime's deadline scale).
-fn range(net: &Network, r: usize, q: usize) -> Option<(f64, f64)> {
-    let scale = net.demand.regimes.get(r).map_or(1.0, |g| g.deadline_scale);
-    net.demand.deadlines_s.get(q).map(|&(lo, hi)| (lo * scale, hi * scale))
-}
-
 /// The observation block of one step at device `n` (task of service `service`): a row
 /// per candidate model not yet chosen that fits what is left of the storage and may
 /// meet a deadline locally in the current or the next regime, then the stop row; the
@@ -97,8 +92,10 @@ pub fn step_obs(
     let volume = net.device_volume_mb(n);
     obs.clear();
     cands.clear();
-    for (k, md) in net.models.iter().enumerate() {
-        if chosen.contains(&k) || md.size_mb > left || dev.flops <= 0.0 || cands.len() + 2 > slots {
+    // A device that cannot compute has no candidate (only the stop row).
+    let models = if dev.flops > 0.0 { net.models.as_slice() } else { &[] };
+    for (k, md) in models.iter().enumerate() {
+        if chosen.contains(&k) || md.size_mb > left || cands.len() + 2 > slots {
             continue;
         }
         let q = md.service;

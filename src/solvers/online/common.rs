@@ -114,12 +114,17 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
 pub fn device_target(net: &Network, slot: &Slot, state: &PlacementState, task: &SlotTask) -> Option<usize> {
     let n = task.device;
     let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
-    let scale = net.demand.regimes.get(slot.regime).map_or(1.0, |r| r.deadline_scale);
-    let range = net.demand.deadlines_s.get(task.service).map(|&(lo, hi)| (lo * scale, hi * scale));
-    let range = range.unwrap_or((task.deadline_s, task.deadline_s));
+    let range = deadline_range(net, slot.regime, task.service).unwrap_or((task.deadline_s, task.deadline_s));
     best_local_model(net, task.service, net.devices[n].storage_mb, |k| {
         local_value(net, &state.devices[n], n, k, range, stay)
     })
+}
+
+/// The deadline range of service `q` in regime `r`: the demand model's range times the
+/// regime's deadline scale (none for an unknown service).
+pub fn deadline_range(net: &Network, r: usize, q: usize) -> Option<(f64, f64)> {
+    let scale = net.demand.regimes.get(r).map_or(1.0, |g| g.deadline_scale);
+    net.demand.deadlines_s.get(q).map(|&(lo, hi)| (lo * scale, hi * scale))
 }
 
 /// Prefetch for the next regime (part of the device rule): a device whose target is
@@ -133,7 +138,8 @@ pub fn device_target(net: &Network, slot: &Slot, state: &PlacementState, task: &
 /// after it in the default download order.
 fn prefetch(net: &Network, slot: &Slot, store: &Store, n: usize, service: usize) -> Vec<usize> {
     let dev = &net.devices[n];
-    let Some(next) = net.demand.regimes.get((slot.regime + 1) % net.demand.regimes.len().max(1)) else {
+    let r_next = (slot.regime + 1) % net.demand.regimes.len().max(1);
+    let Some(next) = net.demand.regimes.get(r_next) else {
         return Vec::new();
     };
     let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
@@ -146,12 +152,7 @@ fn prefetch(net: &Network, slot: &Slot, store: &Store, n: usize, service: usize)
         if q == service || share <= 0.0 || covered(q) {
             continue;
         }
-        let range = net
-            .demand
-            .deadlines_s
-            .get(q)
-            .map(|&(lo, hi)| (lo * next.deadline_scale, hi * next.deadline_scale));
-        let Some(range) = range else { continue };
+        let Some(range) = deadline_range(net, r_next, q) else { continue };
         let value = |k: usize| share * local_value(net, store, n, k, range, stay);
         if let Some(k) = best_local_model(net, q, free, value) {
             picks.push((value(k), k));
