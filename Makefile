@@ -54,7 +54,7 @@ bench-full: train bench
 train: train-ddpg train-drl train-online
 
 ## The online learners (docs/online.md, docs/ddpg-online.md): `drl-online` for seeds 0-4
-## (edge then device scorer, about 3 minutes each) and `ddpg-online` for DDPG_ONLINE_SEEDS (96 000 steps, about 30
+## (edge then device scorer, about 6-8 minutes each) and `ddpg-online` for DDPG_ONLINE_SEEDS (96 000 steps, about 30
 ## minutes each).
 DDPG_ONLINE_SEEDS ?= 0 1 2 3 4
 train-online: build

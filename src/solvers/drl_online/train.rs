@@ -83,7 +83,7 @@ impl Default for DrlOnlineTrainConfig {
             lr: 5e-3,
             temperature: 0.05,
             eval_every: 10,
-            device_updates: 150,
+            device_updates: 250,
             device_lr: 5e-3,
             device_temperature: 0.02,
         }
