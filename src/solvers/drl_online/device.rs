@@ -140,6 +140,13 @@ pub fn step_obs(
     super::push_stop::<DFEAT>(obs, cands, STOP_PRIOR, (left / cap) as f32, slots);
 }
 
+/// Whether device `n` decides its holdings with the scorer when it has a task: it has
+/// storage and can compute (the others follow the rule).
+fn decides(net: &Network, n: usize) -> bool {
+    let dev = &net.devices[n];
+    dev.storage_mb > 0.0 && dev.flops > 0.0
+}
+
 /// The devices' holdings: `rule` (the shared device rule's holdings) for devices
 /// without a task or without storage, else the rule's target and the models
 /// `choose(n, obs, cands)` picks after it, then the resident models that still fit
@@ -157,7 +164,7 @@ pub fn device_holds_learned(
     for task in &slot.tasks {
         let n = task.device;
         let dev = &net.devices[n];
-        if dev.storage_mb <= 0.0 || dev.flops <= 0.0 {
+        if !decides(net, n) {
             continue;
         }
         let mut chosen: Vec<usize> = device_target(net, slot, state, task).into_iter().collect();
@@ -190,7 +197,7 @@ pub fn device_downloads(
     let mut plan = vec![Vec::new(); net.devices.len()];
     for task in &slot.tasks {
         let n = task.device;
-        if net.devices[n].storage_mb <= 0.0 || net.devices[n].flops <= 0.0 {
+        if !decides(net, n) {
             continue;
         }
         let store = &state.devices[n];

@@ -6,10 +6,10 @@
 //! while they fit (lazy eviction), as for the rule-based policies. Devices follow a
 //! second learned scorer ([`device`], prior: the shared device rule, which devices
 //! follow when the checkpoint has no device scorer); each slot's tasks are then
-//! assigned on the resident placement
-//! with the per-slot optimum, as the rules assign: `dp`, the exact dynamic program over
-//! each server's RBs and units (about a millisecond per slot at N = 50), so the learned
-//! placement and the rules' placements are compared on equal terms.
+//! assigned on the resident placement with the per-slot optimum, as the rules assign:
+//! `dp`, the exact dynamic program over each server's RBs and units (about a
+//! millisecond per slot at N = 50), so the learned placement and the rules' placements
+//! are compared on equal terms.
 //!
 //! The untrained policy is `static-placement`: the prior column scores the models of the
 //! long-run placement (computed at reset as `static-placement` does) above the stop

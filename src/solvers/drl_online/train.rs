@@ -329,7 +329,11 @@ pub fn train_drl_online(
                      device: &SetPg<DFEAT, SLOTS, HIDDEN>,
                      frozen: &Option<PlacementScorer>| {
         Greedy::new(
-            frozen.clone().unwrap_or(PlacementScorer { scorer: agent.fast_scorer(), step: 0, feat: FEAT }),
+            frozen.clone().unwrap_or_else(|| PlacementScorer {
+                scorer: agent.fast_scorer(),
+                step: 0,
+                feat: FEAT,
+            }),
             PlacementScorer { scorer: device.fast_scorer(), step: 0, feat: DFEAT },
         )
     };
