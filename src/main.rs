@@ -97,6 +97,16 @@ enum Cmd {
         #[arg(long)]
         per_slot: bool,
     },
+    /// Write the hindsight MILP of an episode (one MPS file and column map per
+    /// sub-MILP, and an index `milp.json`) into a folder, for other solvers. Solves
+    /// nothing.
+    ExportMilp {
+        #[arg(long)]
+        episode: PathBuf,
+        /// Output folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -576,6 +586,7 @@ fn main() -> ExitCode {
         Cmd::ValidateEpisode { episode, decisions, per_slot } => {
             cmd_validate_episode(&episode, &decisions, per_slot)
         }
+        Cmd::ExportMilp { episode, out } => cmd_export_milp(&episode, &out),
     };
     match result {
         Ok(code) => code,
@@ -1176,6 +1187,28 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
         write_json_atomic(out, &d)?;
     }
     out!("policy={} episode={} {metrics}", a.policy, ep.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_export_milp(episode: &Path, out: &Path) -> Result<ExitCode> {
+    let ep = dnnrm::io::read_episode(episode)?;
+    let index = dnnrm::solvers::Hindsight::default().export(&ep, out)?;
+    for b in &index.blocks {
+        out!(
+            "block={} edges={} columns={} rows={} file={}",
+            b.block,
+            b.edges.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(";"),
+            b.columns,
+            b.rows,
+            out.join(&b.model).display()
+        );
+    }
+    out!(
+        "episode={} scored_tasks={} index={}",
+        index.episode,
+        index.scored_tasks,
+        out.join("milp.json").display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 

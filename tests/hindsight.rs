@@ -589,3 +589,74 @@ fn measure_episode_files() {
         );
     }
 }
+
+/// Solves a model file with HiGHS's C API (read, run, objective), nothing shared with
+/// the solver but HiGHS itself.
+fn solve_model_file(path: &std::path::Path) -> (usize, f64) {
+    use std::ffi::CString;
+    let c_path = CString::new(path.to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: a fresh HiGHS instance used and destroyed here; the strings outlive the calls.
+    unsafe {
+        let h = highs_sys::Highs_create();
+        let flag = CString::new("output_flag").expect("name");
+        highs_sys::Highs_setBoolOptionValue(h, flag.as_ptr(), 0);
+        let threads = CString::new("threads").expect("name");
+        highs_sys::Highs_setIntOptionValue(h, threads.as_ptr(), 1);
+        assert!(highs_sys::Highs_readModel(h, c_path.as_ptr()) >= 0, "HiGHS reads {}", path.display());
+        assert!(highs_sys::Highs_run(h) >= 0, "HiGHS solves {}", path.display());
+        let cols = highs_sys::Highs_getNumCol(h) as usize;
+        let obj = highs_sys::Highs_getObjectiveValue(h);
+        highs_sys::Highs_destroy(h);
+        (cols, obj)
+    }
+}
+
+/// The exported MILP is the one `hindsight` solves: solved from the files alone, the
+/// blocks' optima sum to its proven `A_ep` times the scored tasks; the column maps
+/// describe the files (column counts, and per task its best serving column sums to the
+/// block's solver-free bound); a folder that cannot be created is an error naming it.
+#[test]
+fn the_exported_milp_solves_to_the_hindsight_optimum() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut checked = 0;
+    for seed in 0..6 {
+        let ep = small_episode(seed, seed % 2 == 0, false);
+        let (obj, rep) = solve(&ep, &Hindsight::default());
+        assert_eq!(rep.status, Status::Optimal, "seed {seed}: {}", rep.reason);
+        let out = dir.path().join(format!("ep{seed}"));
+        let index = Hindsight::default().export(&ep, &out).expect("exports");
+        assert!(out.join("milp.json").is_file());
+        let mut total = 0.0;
+        for b in &index.blocks {
+            let (cols, opt) = solve_model_file(&out.join(&b.model));
+            assert_eq!(cols, b.columns, "seed {seed} block {}", b.block);
+            total += opt;
+            let map: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(out.join(&b.columns_file)).expect("map"))
+                    .expect("json");
+            assert_eq!(map["columns"].as_u64(), Some(b.columns as u64));
+            let mut best: HashMap<(u64, u64), f64> = HashMap::new();
+            for (i, s) in map["serving"].as_array().expect("serving").iter().enumerate() {
+                assert_eq!(s["column"].as_u64(), Some(i as u64));
+                let key = (s["slot"].as_u64().expect("slot"), s["task"].as_u64().expect("task"));
+                let acc = s["accuracy"].as_f64().expect("accuracy");
+                let e = best.entry(key).or_insert(0.0);
+                *e = e.max(acc);
+            }
+            let trivial: f64 = best.values().sum();
+            assert!(
+                (trivial - b.trivial_bound).abs() < 1e-9,
+                "seed {seed}: {trivial} vs {}",
+                b.trivial_bound
+            );
+            checked += 1;
+        }
+        let a = total / index.scored_tasks.max(1) as f64;
+        assert!((a - obj).abs() < 1e-7, "seed {seed}: the files give {a}, hindsight {obj}");
+    }
+    assert!(checked >= 6, "blocks checked: {checked}");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").expect("write");
+    let err = Hindsight::default().export(&small_episode(0, true, false), &file).expect_err("not a folder");
+    assert!(err.to_string().contains("a-file"), "{err}");
+}

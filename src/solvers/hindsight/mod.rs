@@ -110,6 +110,7 @@
 
 pub mod decode;
 pub mod encoding;
+pub mod export;
 
 use std::collections::BTreeMap;
 use std::time::Instant;

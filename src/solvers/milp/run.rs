@@ -149,6 +149,31 @@ fn opt<V: HighsOptionValue>(model: &mut highs::Model, name: &str, value: V) -> R
     model.try_set_option(name, value).map_err(|_| format!("HiGHS rejected option `{name}`"))
 }
 
+/// Writes `problem` (good_lp's HiGHS model, maximise), as HiGHS receives it before
+/// presolve, to `path` with HiGHS's own writer (MPS for a `.mps` name, CPLEX LP for
+/// `.lp`): columns `c0, c1, ...` in the model's column order, rows `r0, r1, ...`. The
+/// file is written under a temporary name in the same folder and renamed, so a file at
+/// `path` is always whole.
+pub fn write_model(problem: HighsProblem, path: &std::path::Path) -> Result<(), String> {
+    let mut model = problem.try_into_inner().map_err(|e| format!("HiGHS refused the model: {e}"))?;
+    opt(&mut model, "output_flag", false)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".tmp-{}-{name}", std::process::id()));
+    let c_path = std::ffi::CString::new(tmp.to_string_lossy().as_bytes())
+        .map_err(|_| format!("cannot write the model to {}: the path holds a NUL byte", path.display()))?;
+    // SAFETY: the pointer is the live HiGHS instance owned by `model`, and `c_path` is a
+    // NUL-terminated string that outlives the call.
+    let rc = unsafe { highs_sys::Highs_writeModel(model.as_mut_ptr(), c_path.as_ptr()) };
+    if rc < 0 || !tmp.is_file() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("cannot write the model to {} (HiGHS returned {rc})", path.display()));
+    }
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("cannot write the model to {}: {e}", path.display())
+    })
+}
+
 fn run_here(problem: HighsProblem, initial: Option<Vec<f64>>, s: &RunSettings) -> Result<RunResult, String> {
     let t0 = Instant::now();
     // Loads good_lp's problem (with its sense, maximise) into a HiGHS instance.
