@@ -613,12 +613,12 @@ fn solve_model_file(path: &std::path::Path) -> (usize, f64) {
 
 /// The exported MILP is the one `hindsight` solves: solved from the files alone, the
 /// blocks' optima sum to its proven `A_ep` times the scored tasks; the column maps
-/// describe the files (column counts, and per task its best serving column sums to the
-/// block's solver-free bound); a folder that cannot be created is an error naming it.
+/// describe the files (every column once, and per task its best serving column sums to
+/// the block's solver-free bound); a folder that cannot be created is an error naming it.
 #[test]
 fn the_exported_milp_solves_to_the_hindsight_optimum() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut checked = 0;
+    let (mut checked, mut flow) = (0, 0);
     for seed in 0..6 {
         let ep = small_episode(seed, seed % 2 == 0, false);
         let (obj, rep) = solve(&ep, &Hindsight::default());
@@ -643,6 +643,25 @@ fn the_exported_milp_solves_to_the_hindsight_optimum() {
                 let e = best.entry(key).or_insert(0.0);
                 *e = e.max(acc);
             }
+            // Every column is a serving column or one of a track's variables, once.
+            let mut seen = vec![false; b.columns];
+            let mut mark = |from: u64, count: u64| {
+                for c in from..from + count {
+                    assert!(!std::mem::replace(&mut seen[c as usize], true), "column {c} mapped twice");
+                }
+            };
+            mark(0, map["serving"].as_array().expect("serving").len() as u64);
+            for t in map["tracks"].as_array().expect("tracks") {
+                let uses = t["uses"].as_array().expect("uses");
+                let last = uses.last().and_then(|u| u.as_u64()).expect("a use");
+                flow += usize::from(t["h"].is_u64());
+                for (key, count) in [("h", last + 1), ("rho", uses.len() as u64), ("x", last), ("b", last)] {
+                    if let Some(first) = t[key].as_u64() {
+                        mark(first, count);
+                    }
+                }
+            }
+            assert!(seen.iter().all(|&s| s), "seed {seed} block {}: unmapped columns", b.block);
             let trivial: f64 = best.values().sum();
             assert!(
                 (trivial - b.trivial_bound).abs() < 1e-9,
@@ -654,7 +673,7 @@ fn the_exported_milp_solves_to_the_hindsight_optimum() {
         let a = total / index.scored_tasks.max(1) as f64;
         assert!((a - obj).abs() < 1e-7, "seed {seed}: the files give {a}, hindsight {obj}");
     }
-    assert!(checked >= 6, "blocks checked: {checked}");
+    assert!(checked >= 6 && flow >= 6, "blocks checked: {checked}, flow tracks: {flow}");
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"x").expect("write");
     let err = Hindsight::default().export(&small_episode(0, true, false), &file).expect_err("not a folder");

@@ -82,7 +82,7 @@ pub struct ServeCol {
 }
 
 /// The placement of one model at one site over the slots where it can matter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Track {
     pub site: Site,
     pub model: usize,

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::encoding::{prepare, ServeCol, Track};
 use super::{Hindsight, ENCODING_VERSION};
-use crate::model::{Episode, Location, Site};
+use crate::model::{Episode, Location};
 use crate::solver::SolverError;
 use crate::solvers::milp::run;
 
@@ -74,24 +74,13 @@ pub struct ServingEntry {
     pub track: Option<usize>,
 }
 
-/// A track: one model at one site. Column fields give the first column of each run of
-/// variables (none when the track has no such variables).
+/// A track: one model at one site (its fields as in [`Track`], `site` as `{"Edge": m}`
+/// or `{"Device": n}`), with the first column of each run of its variables (none when
+/// the track has no such variables).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrackEntry {
-    /// `edge` or `device`.
-    pub site: &'static str,
-    /// The edge server's or device's index.
-    pub index: usize,
-    pub model: usize,
-    pub size_mb: f64,
-    /// Download volume of the site per slot, MB.
-    pub volume_mb: f64,
-    /// MB held at the start.
-    pub initial_mb: f64,
-    /// Slots in which a serving column needs the model.
-    pub uses: Vec<usize>,
-    /// A free track (every track of its site fits the storage at once): residency only.
-    pub free: bool,
+    #[serde(flatten)]
+    pub track: Track,
     /// `h_t`, `t = 0..=last use` (binary): held after the placement change of slot `t`.
     pub h: Option<usize>,
     /// `rho` at each use, in `uses` order (binary): resident and kept.
@@ -132,24 +121,13 @@ impl Hindsight {
                 .iter()
                 .zip(&model.shape.layout)
                 .map(|(&(_, tr), l)| {
-                    let flow = l.h.is_some();
-                    let (site, index) = match tr.site {
-                        Site::Edge(m) => ("edge", m),
-                        Site::Device(n) => ("device", n),
-                    };
+                    let flow = l.h.is_some() && tr.last() > 0;
                     TrackEntry {
-                        site,
-                        index,
-                        model: tr.model,
-                        size_mb: tr.size_mb,
-                        volume_mb: tr.volume_mb,
-                        initial_mb: tr.initial_mb,
-                        uses: tr.uses.clone(),
-                        free: tr.free,
+                        track: tr.clone(),
                         h: l.h,
                         rho: l.rho,
-                        x: (flow && tr.last() > 0).then_some(l.x),
-                        b: (flow && tr.last() > 0).then_some(l.b),
+                        x: flow.then_some(l.x),
+                        b: flow.then_some(l.b),
                     }
                 })
                 .collect();
