@@ -1148,7 +1148,12 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     let (decisions, metrics) = if a.policy == "hindsight" {
         let opts = a.flags.options(a.seed)?;
         let start = std::time::Instant::now();
-        let rep = dnnrm::solvers::Hindsight::default().solve_episode(&ep, &opts)?;
+        // Sub-MILPs can take minutes each: a bar on a terminal.
+        let pb = progress_bar(0, &format!("hindsight {}", ep.id));
+        pb.enable_steady_tick(Duration::from_millis(500));
+        let rep = dnnrm::solvers::Hindsight::default().with_progress(pb.clone()).solve_episode(&ep, &opts);
+        pb.finish_and_clear();
+        let rep = rep?;
         let solve_s = start.elapsed().as_secs_f64();
         let ev = dnnrm::model::evaluate_episode(&ep, &rep.decisions)
             .map_err(|v| anyhow::anyhow!("the plan breaks a rule: {v}"))?;

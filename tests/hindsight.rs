@@ -679,3 +679,17 @@ fn the_exported_milp_solves_to_the_hindsight_optimum() {
     let err = Hindsight::default().export(&small_episode(0, true, false), &file).expect_err("not a folder");
     assert!(err.to_string().contains("a-file"), "{err}");
 }
+
+/// The progress bar counts the sub-MILPs: its length and final position are the number
+/// of sub-MILPs the report states.
+#[test]
+fn the_progress_bar_counts_the_sub_milps() {
+    for seed in 0..3 {
+        let ep = small_episode(300 + seed, true, seed == 2);
+        let pb = indicatif::ProgressBar::hidden();
+        let rep = Hindsight::default().with_progress(pb.clone()).solve_episode(&ep, &opts()).expect("solves");
+        let subs = rep.stats["sub_milps"] as u64;
+        assert!(subs >= 1, "seed {seed}");
+        assert_eq!((pb.length(), pb.position()), (Some(subs), subs), "seed {seed}");
+    }
+}

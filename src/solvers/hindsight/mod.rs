@@ -148,6 +148,9 @@ pub struct Hindsight {
     /// Run HiGHS's improvement heuristics (see [`RunSettings::primal_heuristics`]).
     pub primal_heuristics: bool,
     pub encoding: EncodingOptions,
+    /// Shows the sub-MILPs solved so far (length: the sub-MILPs with columns; message:
+    /// the one being solved). Hidden when none is given.
+    pub progress: Option<indicatif::ProgressBar>,
 }
 
 impl Default for Hindsight {
@@ -158,6 +161,7 @@ impl Default for Hindsight {
             presolve: true,
             primal_heuristics: true,
             encoding: EncodingOptions::default(),
+            progress: None,
         }
     }
 }
@@ -186,6 +190,12 @@ impl Hindsight {
     /// HiGHS presolve on or off.
     pub fn with_presolve(mut self, presolve: bool) -> Self {
         self.presolve = presolve;
+        self
+    }
+
+    /// Reports progress on `pb` (see [`Hindsight::progress`]).
+    pub fn with_progress(mut self, pb: indicatif::ProgressBar) -> Self {
+        self.progress = Some(pb);
         self
     }
 
@@ -237,8 +247,17 @@ impl Hindsight {
         let mut runs: Vec<BlockRun> = vec![BlockRun::default(); prep.blocks.len()];
         let mut shapes: Vec<Option<BlockShape>> = vec![None; prep.blocks.len()];
         let (mut vars, mut rows) = (0usize, 0usize);
+        let solvable = prep.blocks.iter().filter(|b| !b.cols.is_empty()).count();
+        if let Some(pb) = &self.progress {
+            pb.set_length(solvable as u64);
+            pb.set_position(0);
+        }
         for (pos, &bi) in order.iter().enumerate() {
             let block = &prep.blocks[bi];
+            if let (Some(pb), false) = (&self.progress, block.cols.is_empty()) {
+                let edges: Vec<String> = block.edges.iter().map(|m| m.to_string()).collect();
+                pb.set_message(format!("edge {}: {} columns", edges.join(","), block.cols.len()));
+            }
             if block.cols.is_empty() {
                 runs[bi] =
                     BlockRun { values: None, proven: true, dual_bound: Some(0.0), ..BlockRun::default() };
@@ -271,6 +290,9 @@ impl Hindsight {
             };
             shapes[bi] = Some(model.shape);
             runs[bi] = classify(run::run(model.problem, None, &settings), true);
+            if let Some(pb) = &self.progress {
+                pb.inc(1);
+            }
         }
         stat("build_s", build_s);
         stat("solve_s", runs.iter().map(|r| r.solve_s).sum());
