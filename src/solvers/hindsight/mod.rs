@@ -254,14 +254,14 @@ impl Hindsight {
         }
         for (pos, &bi) in order.iter().enumerate() {
             let block = &prep.blocks[bi];
-            if let (Some(pb), false) = (&self.progress, block.cols.is_empty()) {
-                let edges: Vec<String> = block.edges.iter().map(|m| m.to_string()).collect();
-                pb.set_message(format!("edge {}: {} columns", edges.join(","), block.cols.len()));
-            }
             if block.cols.is_empty() {
                 runs[bi] =
                     BlockRun { values: None, proven: true, dual_bound: Some(0.0), ..BlockRun::default() };
                 continue;
+            }
+            if let Some(pb) = &self.progress {
+                let edges: Vec<String> = block.edges.iter().map(|m| m.to_string()).collect();
+                pb.set_message(format!("edge {}: {} columns", edges.join(","), block.cols.len()));
             }
             if crate::solver::expired(deadline) {
                 runs[bi] = BlockRun {
@@ -305,7 +305,7 @@ impl Hindsight {
         stat("free_tracks", prep.tracks.iter().filter(|t| t.free).count() as f64);
         stat("dominated_tracks", prep.dominated as f64);
         stat("below_always_columns", prep.below_always as f64);
-        stat("sub_milps", prep.blocks.iter().filter(|b| !b.cols.is_empty()).count() as f64);
+        stat("sub_milps", solvable as f64);
         stat("mip_rel_gap", self.mip_rel_gap);
         stat("threads", opts.threads as f64);
 
