@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use dnnrm::bench::online::{
-    episode_hash, gap_closed, online_table, run_online_suite, update_summary, CachedOptimum, HindsightCache,
-    OnlineSuiteConfig, SUMMARY_MARKER,
+    episode_hash, gap_closed, online_table, online_targets, paired_margins, run_online_suite, update_summary,
+    CachedOptimum, HindsightCache, OnlineSuiteConfig, SUMMARY_MARKER,
 };
 use dnnrm::io::csvfiles::read_episode_specs;
 use dnnrm::io::{ResultRow, RowStatus};
@@ -122,6 +122,59 @@ fn a_learned_policy_is_reported_over_its_training_seeds() {
     let line = table.lines().find(|l| l.contains("`y` over 2 training seeds")).expect("seed line");
     assert!(line.contains("(0, 1)") && line.contains("0.6000, 0.6400"), "{line}");
     assert!(line.contains("gap closed vs best rule 0.200"), "{line}");
+}
+
+#[test]
+fn the_margin_over_the_best_rule_is_paired_by_episode_and_seed() {
+    let seeded = |instance: &str, objective: f64, seed: u64| ResultRow {
+        set: "online-x".into(),
+        seed,
+        ..row(instance, "drl-online", objective, None)
+    };
+    let rule = |instance: &str, solver: &str, objective: f64| ResultRow {
+        set: "online-x".into(),
+        ..row(instance, solver, objective, None)
+    };
+    // Episodes e0-e2; mpc 0.60, 0.50, 0.70 (mean 0.6, the best rule), lfu 0.55 each;
+    // drl-online with seeds 0 and 1. e3 has no mpc run and e2 lacks seed 1: both are
+    // left out of the pairs.
+    let mut rows = vec![
+        rule("e0", "mpc", 0.60),
+        rule("e1", "mpc", 0.50),
+        rule("e2", "mpc", 0.70),
+        rule("e0", "lfu", 0.55),
+        rule("e1", "lfu", 0.55),
+        rule("e2", "lfu", 0.55),
+        seeded("e0", 0.62, 0),
+        seeded("e0", 0.59, 1),
+        seeded("e1", 0.53, 0),
+        seeded("e1", 0.52, 1),
+        seeded("e2", 0.75, 0),
+        seeded("e3", 0.40, 0),
+        seeded("e3", 0.40, 1),
+    ];
+    let m = paired_margins(&rows, "drl-online", "mpc");
+    let want = [[0.02, -0.01], [0.03, 0.02]];
+    assert_eq!(m.len(), 2, "{m:?}");
+    for (got, want) in m.iter().zip(want) {
+        assert!(got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-12), "{m:?}");
+    }
+    // In the summary: the set's row names mpc and a margin with its interval.
+    rows.push(seeded("e2", 0.71, 1));
+    let d = temp_dir("targets");
+    dnnrm::io::results::write_rows(&d.join("online-x.csv"), &rows).expect("write");
+    let md = online_targets(&d, &["mpc", "lfu"]).expect("targets");
+    let line = md.lines().find(|l| l.starts_with("| online-x ")).expect("set row");
+    // drl-online's mean over e0-e3 (both seeds) is 0.565, mpc's 0.6 over e0-e2; the
+    // paired margin is over e0-e2 only: (0.02 - 0.01 + 0.03 + 0.02 + 0.05 + 0.01) / 6.
+    assert!(line.contains("| 0.5650 | `mpc` 0.6000 | +0.0200 ("), "{line}");
+    assert!(line.contains("`mpc` 0.6000 |") && line.ends_with("| `mpc` 0.6000 |"), "{line}");
+    // The paired margins over e0-e2 all lie in -0.01..0.05: so does the interval.
+    let ci = line.split(" (").nth(1).and_then(|s| s.split(')').next()).expect("interval");
+    let (lo, hi) = ci.split_once(" to ").expect("lo to hi");
+    let (lo, hi): (f64, f64) = (lo.parse().expect("lo"), hi.parse().expect("hi"));
+    assert!(-0.01 <= lo && lo <= hi && hi <= 0.05, "{ci}");
+    std::fs::remove_dir_all(&d).ok();
 }
 
 #[test]

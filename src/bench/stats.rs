@@ -98,6 +98,29 @@ pub fn bootstrap_ci95(v: &[f64], stat: fn(&[f64]) -> f64, resamples: usize, seed
     (percentile(&stats, 0.025), percentile(&stats, 0.975))
 }
 
+/// Percentile bootstrap 95% interval of the grand mean of a grid `m[i][j]` over
+/// `resamples` seeded resamples that draw the rows and the columns independently, with
+/// replacement (a two-way bootstrap: rows are episodes and columns training seeds, both
+/// samples). NaN when the grid is empty or ragged.
+pub fn bootstrap_grid_ci95(m: &[Vec<f64>], resamples: usize, seed: u64) -> (f64, f64) {
+    use rand::{Rng, SeedableRng};
+    let cols = m.first().map_or(0, Vec::len);
+    if cols == 0 || m.iter().any(|r| r.len() != cols) {
+        return (f64::NAN, f64::NAN);
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut stats: Vec<f64> = (0..resamples)
+        .map(|_| {
+            let rows: Vec<usize> = (0..m.len()).map(|_| rng.gen_range(0..m.len())).collect();
+            let cs: Vec<usize> = (0..cols).map(|_| rng.gen_range(0..cols)).collect();
+            let total: f64 = rows.iter().map(|&i| cs.iter().map(|&j| m[i][j]).sum::<f64>()).sum();
+            total / (rows.len() * cs.len()) as f64
+        })
+        .collect();
+    stats.sort_by(f64::total_cmp);
+    (percentile(&stats, 0.025), percentile(&stats, 0.975))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +141,27 @@ mod tests {
         assert_eq!(iqm(&[8.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]), 4.5);
         let (lo, hi) = bootstrap_ci95(&[1.0, 2.0, 3.0, 4.0, 5.0], mean, 2000, 1);
         assert!(lo < 3.0 && hi > 3.0 && lo >= 1.0 && hi <= 5.0);
+    }
+
+    #[test]
+    fn the_grid_bootstrap_resamples_rows_and_columns() {
+        // A constant grid has no spread.
+        assert_eq!(bootstrap_grid_ci95(&[vec![0.5; 3], vec![0.5; 3]], 500, 1), (0.5, 0.5));
+        // Spread only across columns (rows equal): a row-only bootstrap would see none.
+        let cols = vec![vec![-1.0, 1.0, 3.0]; 4];
+        let (lo, hi) = bootstrap_grid_ci95(&cols, 2000, 1);
+        assert!(lo < 1.0 && hi > 1.0 && lo >= -1.0 && hi <= 3.0, "{lo} {hi}");
+        // Spread only across rows, the same.
+        let rows: Vec<Vec<f64>> = [-1.0, 1.0, 3.0].iter().map(|&x| vec![x; 4]).collect();
+        let (lo, hi) = bootstrap_grid_ci95(&rows, 2000, 1);
+        assert!(lo < 1.0 && hi > 1.0 && lo >= -1.0 && hi <= 3.0, "{lo} {hi}");
+        // Every cell positive: so is the interval; same seed, same interval.
+        let pos = vec![vec![0.1, 0.3], vec![0.2, 0.4], vec![0.05, 0.5]];
+        let (lo, hi) = bootstrap_grid_ci95(&pos, 2000, 3);
+        assert!(lo > 0.0 && hi <= 0.5, "{lo} {hi}");
+        assert_eq!(bootstrap_grid_ci95(&pos, 2000, 3), (lo, hi));
+        // Empty or ragged: no interval.
+        assert!(bootstrap_grid_ci95(&[], 10, 1).0.is_nan());
+        assert!(bootstrap_grid_ci95(&[vec![1.0], vec![1.0, 2.0]], 10, 1).1.is_nan());
     }
 }
