@@ -144,6 +144,11 @@ struct BenchOnlineArgs {
     /// Time limit of each hindsight solve, seconds (default none: every optimum proven).
     #[arg(long)]
     time_limit: Option<f64>,
+    /// Re-solve the episodes whose hindsight optimum is cached: a proven optimum equal to
+    /// the cached one refreshes its solve time and revision in the cache; a different one
+    /// is an error row and leaves the entry as it was.
+    #[arg(long)]
+    recheck_hindsight: bool,
     #[arg(long, default_value = "instances")]
     instances_dir: PathBuf,
     #[arg(long, default_value = "results")]
@@ -848,6 +853,7 @@ fn cmd_bench(a: BenchArgs) -> Result<ExitCode> {
             hindsight: true,
             hindsight_time_limit: None,
             hindsight_cache_only: !a.solve_hindsight,
+            hindsight_recheck: false,
             fresh: a.fresh,
             command: std::env::args().collect::<Vec<_>>().join(" "),
         };
@@ -1256,6 +1262,7 @@ fn cmd_bench_online(a: BenchOnlineArgs) -> Result<ExitCode> {
         models_dir: a.models_dir,
         hindsight: !a.no_hindsight,
         hindsight_cache_only: false,
+        hindsight_recheck: a.recheck_hindsight,
         hindsight_time_limit: match a.time_limit {
             Some(t) if !(t.is_finite() && t > 0.0) => {
                 bail!("--time-limit must be a positive number of seconds, got {t}")

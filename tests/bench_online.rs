@@ -10,6 +10,10 @@ use dnnrm::bench::online::{
 use dnnrm::io::csvfiles::read_episode_specs;
 use dnnrm::io::{ResultRow, RowStatus};
 
+/// The suite's long-run placement cache is one per process: tests that run the suite
+/// take turns.
+static SUITE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("dnnrm-bo-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -213,6 +217,7 @@ fn the_hindsight_cache_round_trips_and_is_keyed_by_content_and_encoding() {
 
 #[test]
 fn the_suite_writes_one_row_per_run_and_resumes() {
+    let _turn = SUITE.lock().unwrap_or_else(|e| e.into_inner());
     let d = temp_dir("suite");
     let inst = d.join("instances");
     std::fs::create_dir_all(&inst).expect("dir");
@@ -232,6 +237,7 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
         hindsight: false,
         hindsight_time_limit: None,
         hindsight_cache_only: false,
+        hindsight_recheck: false,
         fresh: false,
         command: "test".into(),
     };
@@ -302,4 +308,64 @@ fn episodes_without_hindsight_are_left_out_of_the_comparison() {
     let table = online_table(&rows, &["lfu"]);
     assert!(table.lines().any(|l| l.starts_with("| lfu | 1 | 1 | 0.6000")), "{table}");
     assert!(table.contains("1 episode(s) without a hindsight result"), "{table}");
+}
+
+#[test]
+fn a_recheck_re_solves_cached_optima_and_refuses_a_different_one() {
+    let _turn = SUITE.lock().unwrap_or_else(|e| e.into_inner());
+    let d = temp_dir("recheck");
+    let inst = d.join("instances");
+    std::fs::create_dir_all(&inst).expect("dir");
+    std::fs::write(
+        inst.join("online-r.csv"),
+        "id,seed,point,params\n\
+         e0,11,,n_devices=4 n_edges=1 n_slots=3 init=warm\n\
+         e1,12,,n_devices=4 n_edges=1 n_slots=3\n",
+    )
+    .expect("spec");
+    let hindsight = dnnrm::solvers::hindsight::Hindsight::default();
+    let mut cfg = OnlineSuiteConfig {
+        instances_dir: inst.clone(),
+        out_dir: d.join("results"),
+        sets: vec!["online-r".into()],
+        policies: vec!["static-placement".into()],
+        models_dir: d.join("models"),
+        hindsight: true,
+        hindsight_time_limit: None,
+        hindsight_cache_only: false,
+        hindsight_recheck: false,
+        fresh: false,
+        command: "test".into(),
+    };
+    run_online_suite(&cfg, Some(&hindsight)).expect("runs");
+    let cache_path = d.join("results/hindsight-cache.csv");
+    let entries = |path: &std::path::Path| -> Vec<CachedOptimum> {
+        csv::Reader::from_path(path).expect("cache file").deserialize().map(|r| r.expect("entry")).collect()
+    };
+    let entry = |id: &str| entries(&cache_path).into_iter().find(|e| e.episode == id).expect("cached");
+    let (e0, e1) = (entry("e0"), entry("e1"));
+    // Mark e0's entry with an impossible time and revision, and corrupt e1's optimum.
+    let mut c = HindsightCache::open(&cache_path).expect("cache");
+    c.insert(CachedOptimum { solve_s: 9999.0, revision: "old".into(), ..e0.clone() }).expect("write");
+    c.insert(CachedOptimum { objective: e1.objective + 0.01, revision: "bad".into(), ..e1.clone() })
+        .expect("write");
+    // Without a recheck the cache is believed (and the run resumes).
+    run_online_suite(&cfg, Some(&hindsight)).expect("runs again");
+    // With it both are solved again, although the results file already has their rows.
+    cfg.hindsight_recheck = true;
+    let out = run_online_suite(&cfg, Some(&hindsight)).expect("rechecks");
+    assert_eq!(out.error_rows, 1, "the corrupt entry gives one error row");
+    let rows = dnnrm::io::results::read_rows(&d.join("results/online-r.csv")).expect("results");
+    let h =
+        |id: &str| rows.iter().find(|r| r.solver == "hindsight" && r.instance == id).expect("row").clone();
+    let (r0, r1) = (h("e0"), h("e1"));
+    assert!(r0.ok() && r0.message.contains("equal to the cached optimum of revision old"), "{}", r0.message);
+    assert!(r0.wall_s < 9999.0 && (r0.objective.expect("objective") - e0.objective).abs() < 1e-9);
+    assert!(!r1.ok(), "{r1:?}");
+    assert!(r1.message.contains("differs from the cached") && r1.message.contains("bad"), "{}", r1.message);
+    let (n0, n1) = (entry("e0"), entry("e1"));
+    assert!(n0.solve_s < 9999.0 && n0.revision != "old", "the time is refreshed: {n0:?}");
+    assert_eq!(n0.objective, e0.objective);
+    assert_eq!(n1.revision, "bad", "a different optimum leaves the entry as it was");
+    std::fs::remove_dir_all(&d).ok();
 }

@@ -194,7 +194,11 @@ pub fn run_policy_row(set: &str, r: &EpisodeSpecRow, ep: &Episode, run: &PolicyR
 }
 
 /// The hindsight row of one episode: from the cache when a proven optimum of the same
-/// episode and encoding is there, else solved (one thread) and cached when proven.
+/// episode and encoding is there, else solved (one thread) and cached when proven. With
+/// `recheck` a cached episode is solved again: a proven optimum within
+/// [`RECHECK_TOLERANCE`] of the cached one replaces the entry (its solve time and
+/// revision now this run's), a different one is an error row naming both and leaves the
+/// entry, and an unproven solve leaves it too.
 pub fn hindsight_row(
     set: &str,
     r: &EpisodeSpecRow,
@@ -202,12 +206,13 @@ pub fn hindsight_row(
     solver: &dyn EpisodeSolver,
     cache: &std::sync::Mutex<HindsightCache>,
     opts: &SolveOptions,
+    recheck: bool,
 ) -> Result<(ResultRow, Vec<f64>), IoError> {
     let hash = episode_hash(ep);
     let encoding = solver.version();
     let mut row = base_row(set, r, ep, HINDSIGHT, encoding.clone(), 0);
     let cached = cache.lock().ok().and_then(|c| c.get(&hash, &encoding).cloned());
-    if let Some(c) = cached {
+    if let Some(c) = cached.as_ref().filter(|_| !recheck) {
         row.status = RowStatus::Optimal;
         row.objective = Some(c.objective);
         row.bound = c.bound;
@@ -231,25 +236,50 @@ pub fn hindsight_row(
                     row.served_fraction = Some(ev.served_fraction);
                     row.status = rep.status.into();
                     per_slot.clone_from(&ev.per_slot);
-                    if rep.status == Status::Optimal {
-                        if let Ok(mut c) = cache.lock() {
-                            c.insert(CachedOptimum {
-                                hash,
-                                encoding,
-                                episode: r.id.clone(),
-                                status: "optimal".into(),
-                                objective: ev.objective,
-                                bound: rep.bound,
-                                solve_s: row.wall_s,
-                                revision: provenance::revision().to_string(),
-                                per_slot: ev
-                                    .per_slot
-                                    .iter()
-                                    .map(|v| format!("{v:.6}"))
-                                    .collect::<Vec<_>>()
-                                    .join(" "),
-                            })?;
+                    let proven = rep.status == Status::Optimal;
+                    match cached.as_ref() {
+                        // A re-solved optimum must be the cached one (the MIP gap of a
+                        // proven optimum is far below this).
+                        Some(c) if proven && (ev.objective - c.objective).abs() > RECHECK_TOLERANCE => {
+                            row.status = RowStatus::Error;
+                            row.message = format!(
+                                "re-solved optimum {} differs from the cached {} (revision {})",
+                                ev.objective, c.objective, c.revision
+                            );
                         }
+                        Some(c) if !proven => {
+                            row.message = format!(
+                                "{}; the cached optimum (revision {}) is kept",
+                                row.message, c.revision
+                            );
+                        }
+                        _ if proven => {
+                            if let Some(c) = cached.as_ref() {
+                                row.message = format!(
+                                    "re-solved: equal to the cached optimum of revision {} (its time {:.1} s)",
+                                    c.revision, c.solve_s
+                                );
+                            }
+                            if let Ok(mut c) = cache.lock() {
+                                c.insert(CachedOptimum {
+                                    hash,
+                                    encoding,
+                                    episode: r.id.clone(),
+                                    status: "optimal".into(),
+                                    objective: ev.objective,
+                                    bound: rep.bound,
+                                    solve_s: row.wall_s,
+                                    revision: provenance::revision().to_string(),
+                                    per_slot: ev
+                                        .per_slot
+                                        .iter()
+                                        .map(|v| format!("{v:.6}"))
+                                        .collect::<Vec<_>>()
+                                        .join(" "),
+                                })?;
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 Err(v) => {
@@ -266,6 +296,9 @@ pub fn hindsight_row(
     }
     Ok((row, per_slot))
 }
+
+/// How far a re-solved hindsight optimum may be from the cached one.
+pub const RECHECK_TOLERANCE: f64 = 1e-6;
 
 /// The §9.5 table of one set (or one sweep point): per policy, mean `A_ep` with its 95%
 /// interval, the mean ratio to hindsight, the share of the gap from `myopic` and from
@@ -424,6 +457,9 @@ pub struct Yardstick<'a> {
     pub opts: SolveOptions,
     /// Take optima from the cache only: an episode without one gets no hindsight row.
     pub cache_only: bool,
+    /// Re-solve the episodes whose optimum is cached ([`hindsight_row`]), whatever the
+    /// results file already holds.
+    pub recheck: bool,
 }
 
 /// What one online set run produced.
@@ -477,7 +513,8 @@ pub fn run_online_set(
         .filter(|(i, p)| {
             // The first episode always runs (for the A(t) plot; hindsight from the cache).
             let (name, seed) = p.map_or((HINDSIGHT, 0), |p| (p.info.name, p.seed));
-            !(resume && *i > 0 && done(*i, name, seed))
+            let recheck = p.is_none() && yardstick.is_some_and(|y| y.recheck);
+            recheck || !(resume && *i > 0 && done(*i, name, seed))
         })
         .collect();
     progress.set_length(jobs.len() as u64);
@@ -498,9 +535,10 @@ pub fn run_online_set(
         Some(run) => expected.get(run.info.name).copied().unwrap_or(f64::INFINITY),
         None => {
             let cached = yardstick.is_some_and(|y| {
-                y.cache
-                    .lock()
-                    .is_ok_and(|c| c.get(&episode_hash(&set.episodes[i].1), &y.solver.version()).is_some())
+                !y.recheck
+                    && y.cache.lock().is_ok_and(|c| {
+                        c.get(&episode_hash(&set.episodes[i].1), &y.solver.version()).is_some()
+                    })
             });
             if cached {
                 0.0
@@ -517,7 +555,7 @@ pub fn run_online_set(
         let (r, ep) = &set.episodes[i];
         let (row, per_slot) = match (p, yardstick) {
             (Some(run), _) => run_policy_row(&set.name, r, ep, run),
-            (None, Some(y)) => hindsight_row(&set.name, r, ep, y.solver, &y.cache, &y.opts)?,
+            (None, Some(y)) => hindsight_row(&set.name, r, ep, y.solver, &y.cache, &y.opts, y.recheck)?,
             (None, None) => unreachable!("hindsight jobs exist only with a solver"),
         };
         let (name, seed) = (row.solver.clone(), row.seed);
@@ -565,6 +603,8 @@ pub struct OnlineSuiteConfig {
     /// Hindsight optima from the cache only (no solve): the bench's mode, so that its
     /// time stays bounded; `bench-online` solves what the cache lacks.
     pub hindsight_cache_only: bool,
+    /// Re-solve cached optima too ([`Yardstick::recheck`]).
+    pub hindsight_recheck: bool,
     pub fresh: bool,
     pub command: String,
 }
@@ -605,6 +645,7 @@ pub fn run_online_suite(
             cache: std::sync::Mutex::new(HindsightCache::open(&cfg.out_dir.join("hindsight-cache.csv"))?),
             opts: SolveOptions { time_limit: cfg.hindsight_time_limit, ..SolveOptions::default() },
             cache_only: cfg.hindsight_cache_only,
+            recheck: cfg.hindsight_recheck,
         }),
         None => None,
     };
