@@ -793,8 +793,8 @@ pub fn online_targets(out_dir: &Path, rule_based: &[&str]) -> Result<String, IoE
         let p95 = percentile(&times, 0.95);
         md.push_str(&format!(
             "- `hindsight` proven optimal on every `{MAIN}` episode: {proven} of {} ({}); solve time p95 {p95:.1} s, \
-             median {:.1} s, max {:.1} s against 60 s ({}; solve times as measured when each optimum was first \
-             proven, on a shared machine).\n",
+             median {:.1} s, max {:.1} s against 60 s ({}; the times of the cached proofs, one thread each, as last \
+             measured: when first proven or by `bench-online --recheck-hindsight`).\n",
             hs.len(),
             mark(proven == hs.len() && !hs.is_empty()),
             super::stats::median(&times),
