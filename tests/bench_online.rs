@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use dnnrm::bench::online::{
-    episode_hash, gap_closed, online_table, online_targets, paired_margins, run_online_suite, update_summary,
-    CachedOptimum, HindsightCache, OnlineSuiteConfig, SUMMARY_MARKER,
+    episode_hash, gap_closed, merge_sections, online_table, online_targets, paired_margins, run_online_suite,
+    update_summary, CachedOptimum, HindsightCache, OnlineSuiteConfig, SUMMARY_MARKER,
 };
 use dnnrm::io::csvfiles::read_episode_specs;
 use dnnrm::io::{ResultRow, RowStatus};
@@ -275,9 +275,32 @@ fn the_suite_writes_one_row_per_run_and_resumes() {
     assert_eq!(third.len(), 5);
     let md = std::fs::read_to_string(d.join("results/online.md")).expect("summary");
     assert!(md.contains("## online-t") && md.contains("| myopic |"));
+    // A set this run did not include keeps its section.
+    std::fs::write(d.join("results/online.md"), format!("{md}## online-zz\n\nold table\n")).expect("write");
+    run_online_suite(&cfg, None).expect("runs a fourth time");
+    let md = std::fs::read_to_string(d.join("results/online.md")).expect("summary");
+    assert!(md.contains("## online-t") && md.contains("## online-zz\n\nold table\n"), "{md}");
+    assert_eq!(md.matches("## online-t\n").count(), 1, "{md}");
     let summary = std::fs::read_to_string(d.join("results/summary.md")).expect("summary.md");
     assert!(summary.contains(SUMMARY_MARKER) && summary.contains("## Online targets"), "{summary}");
     std::fs::remove_dir_all(&d).ok();
+}
+
+#[test]
+fn online_md_keeps_the_sections_of_sets_not_run() {
+    let old =
+        "# Old header\n\nintro\n\n## online-a\n\nA table\n\n### point=1\n\nA1\n\n## online-b\n\nB table\n";
+    let new = vec![
+        ("online-b".to_string(), "## online-b\n\nnew B\n\n".to_string()),
+        ("online-c".to_string(), "## online-c\n\nC\n\n".to_string()),
+    ];
+    let md = merge_sections(old, "# New header\n\n", &new);
+    assert_eq!(
+        md,
+        "# New header\n\n## online-a\n\nA table\n\n### point=1\n\nA1\n\n## online-b\n\nnew B\n\n## online-c\n\nC\n\n"
+    );
+    // No file before: the header and this run's sections.
+    assert_eq!(merge_sections("", "# H\n\n", &new[1..]), "# H\n\n## online-c\n\nC\n\n");
 }
 
 #[test]
