@@ -14,6 +14,35 @@ use dnnrm::io::{ResultRow, RowStatus};
 /// take turns.
 static SUITE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// A temporary folder with the spec `instances/<set>.csv` of `rows` (after the header),
+/// and a suite configuration running `policies` (and `hindsight` if asked) on it.
+fn suite(
+    name: &str,
+    set: &str,
+    rows: &str,
+    policies: &[&str],
+    hindsight: bool,
+) -> (PathBuf, PathBuf, OnlineSuiteConfig) {
+    let d = temp_dir(name);
+    let inst = d.join("instances");
+    std::fs::create_dir_all(&inst).expect("dir");
+    std::fs::write(inst.join(format!("{set}.csv")), format!("id,seed,point,params\n{rows}")).expect("spec");
+    let cfg = OnlineSuiteConfig {
+        instances_dir: inst.clone(),
+        out_dir: d.join("results"),
+        sets: vec![set.into()],
+        policies: policies.iter().map(|p| p.to_string()).collect(),
+        models_dir: d.join("models"),
+        hindsight,
+        hindsight_time_limit: None,
+        hindsight_cache_only: false,
+        hindsight_recheck: false,
+        fresh: false,
+        command: "test".into(),
+    };
+    (d, inst, cfg)
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("dnnrm-bo-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -218,29 +247,14 @@ fn the_hindsight_cache_round_trips_and_is_keyed_by_content_and_encoding() {
 #[test]
 fn the_suite_writes_one_row_per_run_and_resumes() {
     let _turn = SUITE.lock().unwrap_or_else(|e| e.into_inner());
-    let d = temp_dir("suite");
-    let inst = d.join("instances");
-    std::fs::create_dir_all(&inst).expect("dir");
-    std::fs::write(
-        inst.join("online-t.csv"),
-        "id,seed,point,params\n\
-         e0,1,,n_devices=6 n_edges=2 n_slots=4 init=warm\n\
+    let (d, inst, cfg) = suite(
+        "suite",
+        "online-t",
+        "e0,1,,n_devices=6 n_edges=2 n_slots=4 init=warm\n\
          e1,2,,n_devices=6 n_edges=2 n_slots=4\n",
-    )
-    .expect("spec");
-    let cfg = OnlineSuiteConfig {
-        instances_dir: inst.clone(),
-        out_dir: d.join("results"),
-        sets: vec!["online-t".into()],
-        policies: vec!["static-placement".into(), "myopic".into()],
-        models_dir: d.join("models"),
-        hindsight: false,
-        hindsight_time_limit: None,
-        hindsight_cache_only: false,
-        hindsight_recheck: false,
-        fresh: false,
-        command: "test".into(),
-    };
+        &["static-placement", "myopic"],
+        false,
+    );
     let out = run_online_suite(&cfg, None).expect("runs");
     assert_eq!(out.error_rows, 0);
     let csv = d.join("results/online-t.csv");
@@ -336,30 +350,15 @@ fn episodes_without_hindsight_are_left_out_of_the_comparison() {
 #[test]
 fn a_recheck_re_solves_cached_optima_and_refuses_a_different_one() {
     let _turn = SUITE.lock().unwrap_or_else(|e| e.into_inner());
-    let d = temp_dir("recheck");
-    let inst = d.join("instances");
-    std::fs::create_dir_all(&inst).expect("dir");
-    std::fs::write(
-        inst.join("online-r.csv"),
-        "id,seed,point,params\n\
-         e0,11,,n_devices=4 n_edges=1 n_slots=3 init=warm\n\
-         e1,12,,n_devices=4 n_edges=1 n_slots=3\n",
-    )
-    .expect("spec");
     let hindsight = dnnrm::solvers::hindsight::Hindsight::default();
-    let mut cfg = OnlineSuiteConfig {
-        instances_dir: inst.clone(),
-        out_dir: d.join("results"),
-        sets: vec!["online-r".into()],
-        policies: vec!["static-placement".into()],
-        models_dir: d.join("models"),
-        hindsight: true,
-        hindsight_time_limit: None,
-        hindsight_cache_only: false,
-        hindsight_recheck: false,
-        fresh: false,
-        command: "test".into(),
-    };
+    let (d, _, mut cfg) = suite(
+        "recheck",
+        "online-r",
+        "e0,11,,n_devices=4 n_edges=1 n_slots=3 init=warm\n\
+         e1,12,,n_devices=4 n_edges=1 n_slots=3\n",
+        &["static-placement"],
+        true,
+    );
     run_online_suite(&cfg, Some(&hindsight)).expect("runs");
     let cache_path = d.join("results/hindsight-cache.csv");
     let entries = |path: &std::path::Path| -> Vec<CachedOptimum> {
