@@ -237,49 +237,45 @@ pub fn hindsight_row(
                     row.status = rep.status.into();
                     per_slot.clone_from(&ev.per_slot);
                     let proven = rep.status == Status::Optimal;
-                    match cached.as_ref() {
-                        // A re-solved optimum must be the cached one (the MIP gap of a
-                        // proven optimum is far below this).
-                        Some(c) if proven && (ev.objective - c.objective).abs() > RECHECK_TOLERANCE => {
-                            row.status = RowStatus::Error;
+                    // A re-solved optimum must be the cached one (the MIP gap of a proven
+                    // optimum is far below the tolerance).
+                    let differs = cached
+                        .as_ref()
+                        .filter(|c| proven && (ev.objective - c.objective).abs() > RECHECK_TOLERANCE);
+                    if let Some(c) = differs {
+                        row.status = RowStatus::Error;
+                        row.message = format!(
+                            "re-solved optimum {} differs from the cached {} (revision {})",
+                            ev.objective, c.objective, c.revision
+                        );
+                    } else if proven {
+                        if let Some(c) = cached.as_ref() {
                             row.message = format!(
-                                "re-solved optimum {} differs from the cached {} (revision {})",
-                                ev.objective, c.objective, c.revision
+                                "re-solved: equal to the cached optimum of revision {} (its time {:.1} s)",
+                                c.revision, c.solve_s
                             );
                         }
-                        Some(c) if !proven => {
-                            row.message = format!(
-                                "{}; the cached optimum (revision {}) is kept",
-                                row.message, c.revision
-                            );
+                        if let Ok(mut c) = cache.lock() {
+                            c.insert(CachedOptimum {
+                                hash,
+                                encoding,
+                                episode: r.id.clone(),
+                                status: "optimal".into(),
+                                objective: ev.objective,
+                                bound: rep.bound,
+                                solve_s: row.wall_s,
+                                revision: provenance::revision().to_string(),
+                                per_slot: ev
+                                    .per_slot
+                                    .iter()
+                                    .map(|v| format!("{v:.6}"))
+                                    .collect::<Vec<_>>()
+                                    .join(" "),
+                            })?;
                         }
-                        _ if proven => {
-                            if let Some(c) = cached.as_ref() {
-                                row.message = format!(
-                                    "re-solved: equal to the cached optimum of revision {} (its time {:.1} s)",
-                                    c.revision, c.solve_s
-                                );
-                            }
-                            if let Ok(mut c) = cache.lock() {
-                                c.insert(CachedOptimum {
-                                    hash,
-                                    encoding,
-                                    episode: r.id.clone(),
-                                    status: "optimal".into(),
-                                    objective: ev.objective,
-                                    bound: rep.bound,
-                                    solve_s: row.wall_s,
-                                    revision: provenance::revision().to_string(),
-                                    per_slot: ev
-                                        .per_slot
-                                        .iter()
-                                        .map(|v| format!("{v:.6}"))
-                                        .collect::<Vec<_>>()
-                                        .join(" "),
-                                })?;
-                            }
-                        }
-                        _ => {}
+                    } else if let Some(c) = cached.as_ref() {
+                        row.message =
+                            format!("{}; the cached optimum (revision {}) is kept", row.message, c.revision);
                     }
                 }
                 Err(v) => {
