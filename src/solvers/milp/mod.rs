@@ -336,15 +336,21 @@ impl Solver for Milp {
 
         // Under a time limit the MILP starts from the better of `dp` and `greedy-ls` (a
         // tenth of the limit) and never answers worse than it: a time-limited solve is at
-        // least a good heuristic.
+        // least a good heuristic. `dp` checks no deadline (it takes seconds only on huge
+        // servers, e.g. 1000 RBs and 1e5 units), so `greedy-ls` runs only if `dp` left
+        // some of the tenth.
         let warm = if self.warm_start || opts.time_limit.is_some() {
             let t0 = Instant::now();
             let sub = SolveOptions { time_limit: opts.time_limit.map(|t| t / 10), ..opts.clone() };
             let score = |s: &crate::model::Solution| evaluate(inst, s).ok().map(|e| e.objective);
-            let starts = [
-                super::SlotDp.solve(inst, &sub).ok().map(|r| r.solution),
-                GreedyLocalSearch.solve(inst, &sub).ok().map(|r| r.solution),
-            ];
+            let dp = super::SlotDp.solve(inst, &sub).ok().map(|r| r.solution);
+            let ls = if crate::solver::expired(sub.deadline(t0)) {
+                stats.push(("warm_start_skipped_greedy_ls", 1.0));
+                None
+            } else {
+                GreedyLocalSearch.solve(inst, &sub).ok().map(|r| r.solution)
+            };
+            let starts = [dp, ls];
             let w = starts.into_iter().flatten().filter_map(|s| score(&s).map(|o| (o, s))).fold(
                 None,
                 |best: Option<(f64, crate::model::Solution)>, (o, s)| match best {
