@@ -485,12 +485,19 @@ pub fn run_online_set(
     file.retain(|r| r.solver == HINDSIGHT || known.iter().any(|p| p.name == r.solver));
     let file = std::sync::Mutex::new(file);
     let revision = provenance::revision().to_string();
+    // The cache keys of the episodes (each hashes the episode's JSON), once.
+    let hashes: Vec<String> = match yardstick {
+        Some(_) => set.episodes.iter().map(|(_, ep)| episode_hash(ep)).collect(),
+        None => Vec::new(),
+    };
     // Jobs: hindsight first (the longest), then every policy.
     let mut jobs: Vec<(usize, Option<&PolicyRun>)> = Vec::new();
-    for (i, (_, ep)) in set.episodes.iter().enumerate() {
+    for i in 0..set.episodes.len() {
         let wanted = yardstick.is_some_and(|y| {
             !y.cache_only
-                || y.cache.lock().is_ok_and(|c| c.get(&episode_hash(ep), &y.solver.version()).is_some())
+                || hashes
+                    .get(i)
+                    .is_some_and(|h| y.cache.lock().is_ok_and(|c| c.get(h, &y.solver.version()).is_some()))
         });
         if wanted {
             jobs.push((i, None));
@@ -531,10 +538,7 @@ pub fn run_online_set(
         Some(run) => expected.get(run.info.name).copied().unwrap_or(f64::INFINITY),
         None => {
             let cached = yardstick.is_some_and(|y| {
-                !y.recheck
-                    && y.cache.lock().is_ok_and(|c| {
-                        c.get(&episode_hash(&set.episodes[i].1), &y.solver.version()).is_some()
-                    })
+                !y.recheck && y.cache.lock().is_ok_and(|c| c.get(&hashes[i], &y.solver.version()).is_some())
             });
             if cached {
                 0.0

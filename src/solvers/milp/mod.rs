@@ -344,11 +344,14 @@ impl Solver for Milp {
             let sub = SolveOptions { time_limit: opts.time_limit.map(|t| t / 10), ..opts.clone() };
             let score = |s: &crate::model::Solution| evaluate(inst, s).ok().map(|e| e.objective);
             let dp = super::SlotDp.solve(inst, &sub).ok().map(|r| r.solution);
-            let ls = if crate::solver::expired(sub.deadline(t0)) {
+            // What `dp` left of the tenth.
+            let left = sub.time_limit.map(|t| t.saturating_sub(t0.elapsed()));
+            let ls = if left.is_some_and(|l| l.is_zero()) {
                 stats.push(("warm_start_skipped_greedy_ls", 1.0));
                 None
             } else {
-                GreedyLocalSearch.solve(inst, &sub).ok().map(|r| r.solution)
+                let rest = SolveOptions { time_limit: left, ..sub.clone() };
+                GreedyLocalSearch.solve(inst, &rest).ok().map(|r| r.solution)
             };
             let starts = [dp, ls];
             let w = starts.into_iter().flatten().filter_map(|s| score(&s).map(|o| (o, s))).fold(
