@@ -25,11 +25,20 @@
 //! A server whose table would exceed [`MAX_TABLE`] entries (tasks x (NB+1) x (U+1); far
 //! above the documented scenarios) is assigned by `greedy`'s priced step 3 instead, and
 //! the report says so (status `heuristic`).
+//!
+//! Under a time limit the solver checks the deadline before each server, before each
+//! task of a server's table and before each price of the priced step. When it has
+//! passed, it stops there: an interrupted table assigns the tasks it has taken (their
+//! optimum for the server), an interrupted priced step keeps the best price that ran,
+//! and every task not reached runs its best local model, or is rejected without one
+//! (status `time-limit`, no bound): a stopped answer is never below `local-only`.
 
-use super::greedy::{assign_best_price, cache_by_coverage};
+use std::time::Instant;
+
+use super::greedy::{assign_best_price, cache_by_coverage, construction_status};
 use super::partial::Partial;
 use crate::model::{enumerate_options, Assignment, Decision, Instance, Solution};
-use crate::solver::{SolveOptions, SolveReport, Solver, SolverError, Status};
+use crate::solver::{expired, SolveOptions, SolveReport, Solver, SolverError, Status};
 
 /// Largest choice table (entries) one server may use: 64 MB of `u16`.
 pub const MAX_TABLE: u64 = 32_000_000;
@@ -85,8 +94,25 @@ pub fn fits_table(inst: &Instance, m: usize, tasks: &[usize]) -> bool {
 /// every task's previous decision is replaced. Returns `false` (and leaves `p`
 /// unchanged) when the table would exceed [`MAX_TABLE`].
 pub fn assign_server(p: &mut Partial, m: usize, tasks: &[usize]) -> bool {
+    assign_server_until(p, m, tasks, None) != Table::TooLarge
+}
+
+/// How [`assign_server_until`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Every task assigned, optimally.
+    Done,
+    /// The table would exceed [`MAX_TABLE`]; `p` is unchanged.
+    TooLarge,
+    /// The deadline passed before the table took every task: the tasks it took are
+    /// assigned optimally among themselves, the others rejected.
+    Stopped,
+}
+
+/// [`assign_server`], checking `deadline` before each task of the table.
+pub fn assign_server_until(p: &mut Partial, m: usize, tasks: &[usize], deadline: Option<Instant>) -> Table {
     if !fits_table(p.inst, m, tasks) {
-        return false;
+        return Table::TooLarge;
     }
     let inst = p.inst;
     let (nb, nu) = (inst.edges[m].rbs as usize, inst.edges[m].units as usize);
@@ -98,7 +124,13 @@ pub fn assign_server(p: &mut Partial, m: usize, tasks: &[usize]) -> bool {
     let mut choice = vec![0u16; tasks.len() * states];
     let mut bases = Vec::with_capacity(tasks.len());
     let mut options = Vec::with_capacity(tasks.len());
+    // The tasks the table has taken: a prefix of `tasks`.
+    let mut taken = tasks.len();
     for (i, &n) in tasks.iter().enumerate() {
+        if expired(deadline) {
+            taken = i;
+            break;
+        }
         let base = p.opts[n]
             .best_local(inst)
             .map_or(Decision::Reject, |o| Decision::Serve(Assignment::local(o.model)));
@@ -133,7 +165,7 @@ pub fn assign_server(p: &mut Partial, m: usize, tasks: &[usize]) -> bool {
         p.set(n, Decision::Reject);
     }
     let (mut r, mut u) = (nb, nu);
-    for (i, &n) in tasks.iter().enumerate().rev() {
+    for (i, &n) in tasks[..taken].iter().enumerate().rev() {
         let tag = choice[i * states + r * width + u] as usize;
         if tag == 0 {
             p.set(n, bases[i]);
@@ -144,7 +176,11 @@ pub fn assign_server(p: &mut Partial, m: usize, tasks: &[usize]) -> bool {
             p.set(n, Decision::Serve(o.a));
         }
     }
-    true
+    if taken < tasks.len() {
+        Table::Stopped
+    } else {
+        Table::Done
+    }
 }
 
 /// The `dp` solver (see the module docs).
@@ -156,12 +192,19 @@ impl Solver for SlotDp {
         "dp"
     }
 
-    fn solve(&self, inst: &Instance, _opts: &SolveOptions) -> Result<SolveReport, SolverError> {
+    fn solve(&self, inst: &Instance, opts: &SolveOptions) -> Result<SolveReport, SolverError> {
+        let deadline = opts.deadline(Instant::now());
         let options = enumerate_options(inst);
         let mut p = Partial::new(inst, &options);
         let mut exact = inst.resident.is_some();
         let mut fallback = 0usize;
+        // The server at which the deadline stopped the solve.
+        let mut stopped = None;
         for m in 0..inst.edges.len() {
+            if expired(deadline) {
+                stopped = Some(m);
+                break;
+            }
             let tasks = inst.tasks_of_edge(m);
             match &inst.resident {
                 Some(res) => {
@@ -176,26 +219,40 @@ impl Solver for SlotDp {
                     cache_by_coverage(&mut p, m, &tasks);
                 }
             }
-            if !assign_server(&mut p, m, &tasks) {
-                for &n in &tasks {
-                    p.set_best_local(n);
+            let complete = match assign_server_until(&mut p, m, &tasks, deadline) {
+                Table::Done => true,
+                Table::Stopped => false,
+                Table::TooLarge => {
+                    for &n in &tasks {
+                        p.set_best_local(n);
+                    }
+                    exact = false;
+                    fallback += 1;
+                    assign_best_price(&mut p, &tasks, &|_| true, deadline)
                 }
-                assign_best_price(&mut p, &tasks, &|_| true);
-                exact = false;
-                fallback += 1;
+            };
+            if !complete {
+                stopped = Some(m);
+                break;
             }
+        }
+        if stopped.is_some() {
+            p.rejected_to_local();
         }
         let sum: f64 = (0..inst.n_tasks()).map(|n| p.accuracy_of(n)).sum();
         let objective = if inst.n_tasks() > 0 { sum / inst.n_tasks() as f64 } else { 0.0 };
-        let reason = match (exact, fallback) {
+        let done = match (exact, fallback) {
             (true, _) => "placement fixed: every resident model cached, assignment exact".to_string(),
             (false, 0) => "greedy coverage cache, assignment exact".to_string(),
             (false, f) => format!("{f} server(s) above the table limit assigned by greedy pricing"),
         };
-        let status = if exact { Status::Optimal } else { Status::Heuristic };
+        let (status, reason) = match stopped {
+            None if exact => (Status::Optimal, done),
+            _ => construction_status(stopped, inst.edges.len(), done),
+        };
         let mut rep = SolveReport::new(p.into_solution(), status, reason)
             .with_stat("fallback_servers", fallback as f64);
-        if exact {
+        if status == Status::Optimal {
             rep.bound = Some(objective);
         }
         Ok(rep)

@@ -14,7 +14,7 @@
 
 use std::time::Instant;
 
-use super::greedy::{assign_by_ratio, greedy_solution};
+use super::greedy::{assign_by_ratio, greedy_solution_until};
 use super::partial::{accuracy, cost, Partial};
 use crate::model::{enumerate_options, Decision, Instance};
 use crate::solver::{expired, SolveOptions, SolveReport, Solver, SolverError, Status};
@@ -196,8 +196,8 @@ impl Solver for GreedyLocalSearch {
     fn solve(&self, inst: &Instance, opts: &SolveOptions) -> Result<SolveReport, SolverError> {
         let deadline = opts.deadline(Instant::now());
         let options = enumerate_options(inst);
-        let mut p = greedy_solution(inst, &options);
-        let mut complete = true;
+        let (mut p, stopped) = greedy_solution_until(inst, &options, deadline);
+        let mut complete = stopped.is_none();
         for m in 0..inst.edges.len() {
             complete &= improve_cache(&mut p, m, &inst.tasks_of_edge(m), deadline);
         }

@@ -172,6 +172,17 @@ impl<'a> Partial<'a> {
         self.set(n, d);
     }
 
+    /// Sets every rejected task to its most accurate local option (those without one stay
+    /// rejected): what a construction stopped by its deadline gives the tasks it did not
+    /// reach. Local options use no shared resource, so the solution stays feasible.
+    pub fn rejected_to_local(&mut self) {
+        for n in 0..self.decisions.len() {
+            if self.decisions[n] == Decision::Reject {
+                self.set_best_local(n);
+            }
+        }
+    }
+
     /// Sum of the accuracies of `tasks`.
     pub fn accuracy_sum(&self, tasks: &[usize]) -> f64 {
         tasks.iter().map(|&n| self.accuracy_of(n)).sum()

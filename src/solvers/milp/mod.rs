@@ -336,9 +336,9 @@ impl Solver for Milp {
 
         // Under a time limit the MILP starts from the better of `dp` and `greedy-ls` (a
         // tenth of the limit) and never answers worse than it: a time-limited solve is at
-        // least a good heuristic. `dp` checks no deadline (it takes seconds only on huge
-        // servers, e.g. 1000 RBs and 1e5 units), so `greedy-ls` runs only if `dp` left
-        // some of the tenth.
+        // least a good heuristic. `dp` stops at the tenth (it checks the deadline per
+        // server, per task of its table and per price of its greedy pricing, after the
+        // option enumeration), and `greedy-ls` runs only if `dp` left some of it.
         let warm = if self.warm_start || opts.time_limit.is_some() {
             let t0 = Instant::now();
             let sub = SolveOptions { time_limit: opts.time_limit.map(|t| t / 10), ..opts.clone() };
