@@ -208,6 +208,7 @@ fn solve_blocks(
             guard: budget.map(|b| b + GUARD_GRACE),
             presolve: block.n_cols() <= PRESOLVE_MAX_COLS,
             primal_heuristics: true,
+            restarts: true,
         };
         runs.push(classify(run::run(model.problem, initial, &settings), integer));
     }

@@ -91,6 +91,10 @@ pub struct RunSettings {
     /// default). Off, HiGHS still proves optimality; on the small plans of `mpc` they
     /// cost more root time than they save (docs/online.md).
     pub primal_heuristics: bool,
+    /// Let HiGHS restart its search after root processing (`mip_allow_restart`, its
+    /// default). Off for `hindsight`, where a restart costs more than it saves
+    /// (docs/online.md).
+    pub restarts: bool,
 }
 
 /// What HiGHS returned, as plain data.
@@ -190,6 +194,9 @@ fn run_here(problem: HighsProblem, initial: Option<Vec<f64>>, s: &RunSettings) -
         {
             opt(&mut model, name, false)?;
         }
+    }
+    if !s.restarts {
+        opt(&mut model, "mip_allow_restart", false)?;
     }
     if let Some(t) = s.time_limit_s {
         opt(&mut model, "time_limit", t.max(1e-3))?;

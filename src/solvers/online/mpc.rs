@@ -53,7 +53,12 @@ impl Default for Mpc {
 
 impl Mpc {
     pub fn new(horizon: f64) -> Self {
-        Mpc { horizon, planner: Hindsight::default().with_primal_heuristics(false), net: None, seed: 0 }
+        Mpc {
+            horizon,
+            planner: Hindsight::default().with_primal_heuristics(false).with_restarts(true),
+            net: None,
+            seed: 0,
+        }
     }
 
     /// The observed slot followed by `h - 1` predicted ones.
