@@ -571,6 +571,59 @@ fn devices_prefetch_the_next_regimes_models_into_free_storage_once_their_target_
 }
 
 #[test]
+fn free_edge_cache_is_filled_by_the_largest_gain_per_missing_megabyte() {
+    use dnnrm::model::Download;
+    use dnnrm::solvers::online::common::{edge_downloads, fill_edges};
+    // The models of the Smith's-rule test below: a (svc 0, 0.7, 10 MB), b (svc 0, 0.8,
+    // 60 MB), c (svc 1, 0.5, 20 MB), d (svc 0, 0.65, 5 MB); mix 0.6 and 0.4; cache 100 MB.
+    let mut ep = hand_episode(1);
+    let net = &mut ep.network;
+    net.services = vec!["classification".into(), "detection".into()];
+    net.models.push(model_of("c", 1, 0.5, 20.0));
+    net.models.push(model_of("d", 0, 0.65, 5.0));
+    net.demand.regimes = vec![Regime { mix: vec![0.6, 0.4], p_active: 1.0, deadline_scale: 1.0 }];
+    net.demand.deadlines_s = vec![(2.0, 2.0); 2];
+    let state = |edge: Store| PlacementState { edges: vec![edge], devices: vec![Store::default()] };
+    let filled = |ep: &Episode, edge: Store, hold: Vec<usize>| {
+        let mut holds = vec![hold];
+        fill_edges(&ep.network, &ep.slots[0], &state(edge), &mut holds);
+        holds.remove(0)
+    };
+    // Cold cache, the policy holds b (not resident: it serves nobody yet), 40 MB free.
+    // d 0.6 * 0.65 / 5 = 0.078 beats a 0.042 and c 0.01: d (35 MB left); then a gains
+    // 0.6 * (0.7 - 0.65) / 10 = 0.003 over d, c still 0.01: c (15 left); then a (5 left).
+    assert_eq!(filled(&ep, Store::default(), vec![1]), vec![1, 3, 2, 0]);
+    // a resident and held, b half received and held: 30 MB free; d gains nothing over a,
+    // c 0.01 fits: c; then nothing gains.
+    let edge = Store { resident: vec![0], downloading: vec![Download { model: 1, received_mb: 30.0 }] };
+    assert_eq!(filled(&ep, edge.clone(), vec![0, 1]), vec![0, 1, 2]);
+    // A resident model the policy does not hold does not count: without a, d gains 0.078.
+    assert_eq!(filled(&ep, edge.clone(), vec![1]), vec![1, 3, 2, 0]);
+    // No room, no fill: a 70 MB cache is full with a and b.
+    ep.network.edges[0].cache_mb = 70.0;
+    assert_eq!(filled(&ep, edge.clone(), vec![0, 1]), vec![0, 1]);
+    // Services outside the regime's mix gain nothing: with the mix all on service 0, c
+    // is never added (100 MB cache, a and b held).
+    ep.network.edges[0].cache_mb = 100.0;
+    ep.network.demand.regimes[0].mix = vec![1.0, 0.0];
+    assert_eq!(filled(&ep, edge.clone(), vec![0, 1]), vec![0, 1]);
+    // The filled holdings and their Smith's-rule split are valid for the evaluator.
+    ep.network.demand.regimes[0].mix = vec![0.6, 0.4];
+    ep.initial = state(Store::default());
+    let hold = filled(&ep, Store::default(), vec![1]);
+    let plan = edge_downloads(&ep.network, &ep.slots[0], &ep.initial, std::slice::from_ref(&hold));
+    // 50 MB per slot by Smith's rule over what is resident (nothing): d 0.078, a 0.042,
+    // c 0.01, b 0.6 * 0.8 / 60 = 0.008; b gets the 15 MB left.
+    assert_eq!(plan.edges, vec![vec![(3, 5.0), (0, 10.0), (2, 20.0), (1, 15.0)]]);
+    let d = SlotDecision {
+        hold: Holdings { edges: vec![hold], devices: vec![vec![]] },
+        solution: serve(None),
+        downloads: Some(plan),
+    };
+    evaluate_episode(&ep, &[d]).expect("the filled holdings fit the cache");
+}
+
+#[test]
 fn edge_downloads_go_by_the_largest_gain_per_missing_megabyte() {
     use dnnrm::model::Download;
     use dnnrm::solvers::online::common::edge_downloads;

@@ -3,9 +3,10 @@
 //! of choices among the models that still fit plus a stop action, scored by the shared
 //! candidate scorer ([`crate::rl::scorer`], trained by self-critical REINFORCE over whole
 //! episodes, [`crate::rl::set_pg`], [`train`]). Resident models outside the target stay
-//! while they fit (lazy eviction), as for the rule-based policies. Devices follow a
-//! second learned scorer ([`device`], prior: the shared device rule, which devices
-//! follow when the checkpoint has no device scorer); each slot's tasks are then
+//! while they fit (lazy eviction) and storage left free is filled
+//! ([`crate::solvers::online::common::fill_edges`]), as for the rule-based policies.
+//! Devices follow a second learned scorer ([`device`], prior: the shared device rule,
+//! which devices follow when the checkpoint has no device scorer); each slot's tasks are then
 //! assigned on the resident placement with the per-slot optimum, as the rules assign:
 //! `dp`, the exact dynamic program over each server's RBs and units (about a
 //! millisecond per slot at N = 50), so the learned placement and the rules' placements
@@ -42,7 +43,7 @@ use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, SolverError};
 use crate::solvers::online::common::{
-    assign, device_holds, edge_downloads, lazy_hold, regime_value, slots_to_resident,
+    assign, device_holds, edge_downloads, fill_edges, lazy_hold, regime_value, slots_to_resident,
 };
 use crate::solvers::online::StaticPlacement;
 use crate::solvers::SlotDp;
@@ -255,6 +256,7 @@ impl Context {
                 regime_value(net, slot.regime, k)
             }));
         }
+        fill_edges(&self.net, slot, state, &mut edges);
         let mut devices = device_holds(&self.net, slot, state);
         if self.learned_devices {
             devices = device::device_holds_learned(&self.net, slot, state, devices, SLOTS, |n, obs, c| {

@@ -1,5 +1,6 @@
 //! What the rule-based online policies share: the per-slot assignment on the resident
-//! placement (MODEL.md §9.4), lazy eviction, and the device rule.
+//! placement (MODEL.md §9.4), lazy eviction, the edge download order and fill, and the
+//! device rule.
 
 use crate::model::{
     DownloadPlan, Holdings, Network, PlacementState, Slot, SlotTask, Solution, Store, FORMAT_VERSION,
@@ -233,6 +234,45 @@ pub fn regime_value(net: &Network, r: usize, k: usize) -> f64 {
     net.demand.regimes[r].mix.get(md.service).copied().unwrap_or(0.0) * md.accuracy
 }
 
+/// Fills each edge server's free cache: after the policy's holdings, while some model
+/// fits the storage they leave free, the server also holds the model with the largest
+/// expected gain per missing MB (the density of [`edge_downloads`]: its service's share
+/// in the current regime's mix times its accuracy over the best model of the service the
+/// server holds resident or has added here), while that gain is positive. Storage left
+/// free serves nobody: at a cold or turning-over cache a small model arrives within a
+/// slot and serves while the larger ones of the target download (Smith's rule puts it
+/// first), and lazy eviction drops it as soon as the policy's own holdings need the room.
+pub fn fill_edges(net: &Network, slot: &Slot, state: &PlacementState, holds: &mut [Vec<usize>]) {
+    let mix = net.demand.regimes.get(slot.regime).map(|r| r.mix.as_slice()).unwrap_or(&[]);
+    for ((m, hold), store) in holds.iter_mut().enumerate().zip(&state.edges) {
+        let size = |k: usize| net.models[k].size_mb;
+        let mut free = net.edges[m].cache_mb - hold.iter().map(|&k| size(k)).sum::<f64>();
+        let mut best = vec![0.0_f64; net.services.len()];
+        for &k in store.resident.iter().filter(|k| hold.contains(k)) {
+            let md = &net.models[k];
+            if let Some(b) = best.get_mut(md.service) {
+                *b = b.max(md.accuracy);
+            }
+        }
+        loop {
+            let density = |k: usize| {
+                let md = &net.models[k];
+                let share = mix.get(md.service).copied().unwrap_or(0.0);
+                let gain = md.accuracy - best.get(md.service).copied().unwrap_or(f64::INFINITY);
+                share * gain.max(0.0) / (size(k) - store.received_mb(k)).max(1e-9)
+            };
+            let pick = (0..net.models.len())
+                .filter(|&k| !hold.contains(&k) && size(k) <= free && density(k) > 0.0)
+                .max_by(|&a, &b| density(a).total_cmp(&density(b)).then(b.cmp(&a)));
+            let Some(k) = pick else { break };
+            free -= size(k);
+            hold.push(k);
+            let md = &net.models[k];
+            best[md.service] = best[md.service].max(md.accuracy);
+        }
+    }
+}
+
 /// The edge servers' download split of a policy that holds `holds` (lists of
 /// models per server): the models to download go by Smith's rule, the largest expected
 /// gain per missing megabyte first, so that a cold cache serves early: the gain of `k`
@@ -246,7 +286,17 @@ pub fn edge_downloads(
     state: &PlacementState,
     holds: &[Vec<usize>],
 ) -> DownloadPlan {
-    let order: Vec<Vec<usize>> = holds
+    download_plan(net, state, &smith_order(net, slot, state, holds))
+}
+
+/// The models of `holds` (per server) to download, by Smith's rule ([`edge_downloads`]).
+pub fn smith_order(
+    net: &Network,
+    slot: &Slot,
+    state: &PlacementState,
+    holds: &[Vec<usize>],
+) -> Vec<Vec<usize>> {
+    holds
         .iter()
         .zip(&state.edges)
         .map(|(hold, store)| {
@@ -272,8 +322,7 @@ pub fn edge_downloads(
             });
             order
         })
-        .collect();
-    download_plan(net, state, &order)
+        .collect()
 }
 
 /// The edge servers' download split: each server's volume goes to the models of its

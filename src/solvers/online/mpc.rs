@@ -3,8 +3,10 @@
 //! ([`crate::solvers::hindsight::Hindsight::plan`]) from the current placement state,
 //! on the observed slot followed by the expected demand, applies the plan's first slot
 //! (the edge placement change and its explicit downloads) and plans again at the next
-//! slot. Devices follow the device rule every rule-based policy shares (a plan of a few
-//! slots never pays for a device download that takes longer), and the slot's tasks are
+//! slot. Storage the plan leaves free is filled as by every rule
+//! ([`super::common::fill_edges`]), the added models taking the volume the plan leaves.
+//! Devices follow the device rule every rule-based policy shares (a plan of a few slots
+//! never pays for a device download that takes longer), and the slot's tasks are
 //! assigned by the per-slot optimum on what is resident, as in the other policies.
 //!
 //! Expected demand, from what the policy may know (MODEL.md §9.3: the regime signal,
@@ -23,7 +25,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::common::{assign, device_holds};
+use super::common::{assign, device_holds, fill_edges, smith_order};
 use super::rules::sample_tasks;
 use crate::model::{DownloadPlan, Holdings, Network, PlacementState, Slot, SlotDecision};
 use crate::solver::online::OnlinePolicy;
@@ -107,8 +109,37 @@ impl OnlinePolicy for Mpc {
             solver: "mpc".into(),
             reason: format!("the plan has no decisions ({}: {})", rep.status, rep.reason),
         })?;
-        let hold = Holdings { edges: first.hold.edges, devices: device_holds(net, slot, state) };
-        let downloads = first.downloads.map(|p| DownloadPlan { edges: p.edges, devices: Vec::new() });
+        let planned = first.hold.edges;
+        let mut edges = planned.clone();
+        fill_edges(net, slot, state, &mut edges);
+        let downloads = first.downloads.map(|p| {
+            // The plan's split, then what volume it leaves to the filled models, by
+            // Smith's rule.
+            let extra: Vec<Vec<usize>> = edges
+                .iter()
+                .zip(&planned)
+                .map(|(e, p)| e.iter().copied().filter(|k| !p.contains(k)).collect())
+                .collect();
+            let order = smith_order(net, slot, state, &extra);
+            let edges = p
+                .edges
+                .into_iter()
+                .zip(order)
+                .enumerate()
+                .map(|(m, (mut split, order))| {
+                    let mut left = net.edge_volume_mb(m) - split.iter().map(|&(_, mb)| mb).sum::<f64>();
+                    for k in order {
+                        let missing = net.models[k].size_mb - state.edges[m].received_mb(k);
+                        let mb = missing.min(left).max(0.0);
+                        left -= mb;
+                        split.push((k, mb));
+                    }
+                    split
+                })
+                .collect();
+            DownloadPlan { edges, devices: Vec::new() }
+        });
+        let hold = Holdings { edges, devices: device_holds(net, slot, state) };
         let solution = assign(&crate::solvers::SlotDp, net, slot, state, &hold, &opts)?;
         Ok(SlotDecision { hold, solution, downloads })
     }

@@ -1,7 +1,8 @@
 //! Rule-based online policies (MODEL.md §9.4): `static-placement`, `myopic`, `lfu` and
 //! `hysteresis`.
 //! Each chooses an edge placement target per slot, keeps resident models outside it
-//! while they fit (lazy eviction), follows the shared device rule, and assigns the
+//! while they fit (lazy eviction), fills the storage left free
+//! ([`super::common::fill_edges`]), follows the shared device rule, and assigns the
 //! slot's tasks with the per-slot optimum on the resident placement (`dp`, exact there
 //! and equal to `milp`, a hundred times faster). `milp` solves what has no fixed
 //! placement: the long-run placement and the myopic targets.
@@ -9,7 +10,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::common::{assign, device_holds, edge_downloads, lazy_hold, regime_value};
+use super::common::{assign, device_holds, edge_downloads, fill_edges, lazy_hold, regime_value};
 use crate::model::{Holdings, Network, PlacementState, Slot, SlotDecision, SlotTask};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, Solver, SolverError};
@@ -31,13 +32,14 @@ fn decide_with_targets(
     targets: &[Vec<usize>],
     opts: &SolveOptions,
 ) -> Result<SlotDecision, SolverError> {
-    let edges = (0..net.edges.len())
+    let mut edges: Vec<Vec<usize>> = (0..net.edges.len())
         .map(|m| {
             lazy_hold(net, &state.edges[m], &targets[m], net.edges[m].cache_mb, |k| {
                 regime_value(net, slot.regime, k)
             })
         })
         .collect();
+    fill_edges(net, slot, state, &mut edges);
     let hold = Holdings { edges, devices: device_holds(net, slot, state) };
     let solution = assign(&SlotDp, net, slot, state, &hold, opts)?;
     let downloads = Some(edge_downloads(net, slot, state, &hold.edges));
