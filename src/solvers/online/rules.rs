@@ -450,7 +450,7 @@ impl Default for Hysteresis {
 }
 
 /// Tuned defaults of `hysteresis`: `horizon`, `threshold` (docs/online.md).
-pub const HYSTERESIS_DEFAULTS: [f64; 2] = [22.560546875, 0.890625];
+pub const HYSTERESIS_DEFAULTS: [f64; 2] = [17.8935546875, 3.0390625];
 
 impl Hysteresis {
     pub fn new(horizon: f64, threshold: f64) -> Self {
