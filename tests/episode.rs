@@ -570,12 +570,10 @@ fn devices_prefetch_the_next_regimes_models_into_free_storage_once_their_target_
     assert_eq!(held(&ep, vec![0, 2]), vec![0, 2]);
 }
 
-#[test]
-fn free_edge_cache_is_filled_by_the_largest_gain_per_missing_megabyte() {
-    use dnnrm::model::Download;
-    use dnnrm::solvers::online::common::{edge_downloads, fill_edges};
-    // The models of the Smith's-rule test below: a (svc 0, 0.7, 10 MB), b (svc 0, 0.8,
-    // 60 MB), c (svc 1, 0.5, 20 MB), d (svc 0, 0.65, 5 MB); mix 0.6 and 0.4; cache 100 MB.
+/// The hand episode with a second service and four models: a (svc 0, 0.7, 10 MB), b
+/// (svc 0, 0.8, 60 MB), c (svc 1, 0.5, 20 MB), d (svc 0, 0.65, 5 MB); one regime, mix 0.6
+/// and 0.4; the edge caches 100 MB and receives 50 MB per slot.
+fn two_service_episode() -> Episode {
     let mut ep = hand_episode(1);
     let net = &mut ep.network;
     net.services = vec!["classification".into(), "detection".into()];
@@ -583,6 +581,16 @@ fn free_edge_cache_is_filled_by_the_largest_gain_per_missing_megabyte() {
     net.models.push(model_of("d", 0, 0.65, 5.0));
     net.demand.regimes = vec![Regime { mix: vec![0.6, 0.4], p_active: 1.0, deadline_scale: 1.0 }];
     net.demand.deadlines_s = vec![(2.0, 2.0); 2];
+    ep
+}
+
+#[test]
+fn free_edge_cache_is_filled_by_the_largest_gain_per_missing_megabyte() {
+    use dnnrm::model::Download;
+    use dnnrm::solvers::online::common::{edge_downloads, fill_edges};
+    // a (svc 0, 0.7, 10 MB), b (svc 0, 0.8, 60 MB), c (svc 1, 0.5, 20 MB), d (svc 0,
+    // 0.65, 5 MB); mix 0.6 and 0.4; cache 100 MB.
+    let mut ep = two_service_episode();
     let state = |edge: Store| PlacementState { edges: vec![edge], devices: vec![Store::default()] };
     let filled = |ep: &Episode, edge: Store, hold: Vec<usize>| {
         let mut holds = vec![hold];
@@ -630,13 +638,7 @@ fn edge_downloads_go_by_the_largest_gain_per_missing_megabyte() {
     // The edge receives 50 MB per slot (4e8 bit/s over 1 s). Services 0 and 1 at 0.6
     // and 0.4: a (svc 0, 0.7, 10 MB), b (svc 0, 0.8, 60 MB), c (svc 1, 0.5, 20 MB),
     // d (svc 0, 0.65, 5 MB).
-    let mut ep = hand_episode(1);
-    let net = &mut ep.network;
-    net.services = vec!["classification".into(), "detection".into()];
-    net.models.push(model_of("c", 1, 0.5, 20.0));
-    net.models.push(model_of("d", 0, 0.65, 5.0));
-    net.demand.regimes = vec![Regime { mix: vec![0.6, 0.4], p_active: 1.0, deadline_scale: 1.0 }];
-    net.demand.deadlines_s = vec![(2.0, 2.0); 2];
+    let ep = two_service_episode();
     let net = &ep.network;
     let slot = &ep.slots[0];
     let state = |edge: Store| PlacementState { edges: vec![edge], devices: vec![Store::default()] };
