@@ -334,18 +334,29 @@ pub fn download_plan(net: &Network, state: &PlacementState, targets: &[Vec<usize
         .enumerate()
         .map(|(m, target)| {
             let store = &state.edges[m];
-            let mut left = net.edge_volume_mb(m);
-            let mut split = Vec::new();
-            for &k in target.iter().filter(|k| !store.resident.contains(k)) {
-                let got = store.received_mb(k);
-                let mb = (net.models[k].size_mb - got).min(left).max(0.0);
-                left -= mb;
-                split.push((k, mb));
-            }
-            split
+            let order = target.iter().copied().filter(|k| !store.resident.contains(k));
+            split_volume(net, store, order, net.edge_volume_mb(m))
         })
         .collect();
     DownloadPlan { edges, devices: Vec::new() }
+}
+
+/// `volume` MB of one server over `order`: each model gets what it still misses while
+/// volume is left (0 MB once none is).
+pub fn split_volume(
+    net: &Network,
+    store: &Store,
+    order: impl IntoIterator<Item = usize>,
+    mut volume: f64,
+) -> Vec<(usize, f64)> {
+    order
+        .into_iter()
+        .map(|k| {
+            let mb = (net.models[k].size_mb - store.received_mb(k)).min(volume).max(0.0);
+            volume -= mb;
+            (k, mb)
+        })
+        .collect()
 }
 
 #[cfg(test)]

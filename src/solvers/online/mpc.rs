@@ -25,7 +25,7 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::common::{assign, device_holds, fill_edges, smith_order};
+use super::common::{assign, device_holds, fill_edges, smith_order, split_volume};
 use super::rules::sample_tasks;
 use crate::model::{DownloadPlan, Holdings, Network, PlacementState, Slot, SlotDecision};
 use crate::solver::online::OnlinePolicy;
@@ -127,13 +127,8 @@ impl OnlinePolicy for Mpc {
                 .zip(order)
                 .enumerate()
                 .map(|(m, (mut split, order))| {
-                    let mut left = net.edge_volume_mb(m) - split.iter().map(|&(_, mb)| mb).sum::<f64>();
-                    for k in order {
-                        let missing = net.models[k].size_mb - state.edges[m].received_mb(k);
-                        let mb = missing.min(left).max(0.0);
-                        left -= mb;
-                        split.push((k, mb));
-                    }
+                    let left = net.edge_volume_mb(m) - split.iter().map(|&(_, mb)| mb).sum::<f64>();
+                    split.extend(split_volume(net, &state.edges[m], order, left));
                     split
                 })
                 .collect();
