@@ -6,9 +6,9 @@
 //! while they fit (lazy eviction) and storage left free is filled
 //! ([`crate::solvers::online::common::fill_edges`]), as for the rule-based policies.
 //! Devices follow a second learned scorer ([`device`], prior: the shared device rule,
-//! which devices follow when the checkpoint has no device scorer); each slot's tasks are then
-//! assigned on the resident placement with the per-slot optimum, as the rules assign:
-//! `dp`, the exact dynamic program over each server's RBs and units (about a
+//! which devices follow when the checkpoint has no device scorer); each slot's tasks
+//! are then assigned on the resident placement with the per-slot optimum, as the rules
+//! assign: `dp`, the exact dynamic program over each server's RBs and units (about a
 //! millisecond per slot at N = 50), so the learned placement and the rules' placements
 //! are compared on equal terms.
 //!

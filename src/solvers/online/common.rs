@@ -255,16 +255,15 @@ pub fn fill_edges(net: &Network, slot: &Slot, state: &PlacementState, holds: &mu
             }
         }
         loop {
-            let density = |k: usize| {
-                let md = &net.models[k];
-                let share = mix.get(md.service).copied().unwrap_or(0.0);
-                let gain = md.accuracy - best.get(md.service).copied().unwrap_or(f64::INFINITY);
-                share * gain.max(0.0) / (size(k) - store.received_mb(k)).max(1e-9)
-            };
             let pick = (0..net.models.len())
-                .filter(|&k| !hold.contains(&k) && size(k) <= free && density(k) > 0.0)
-                .max_by(|&a, &b| density(a).total_cmp(&density(b)).then(b.cmp(&a)));
-            let Some(k) = pick else { break };
+                .filter(|&k| !hold.contains(&k) && size(k) <= free)
+                .map(|k| {
+                    let over = best.get(net.models[k].service).copied().unwrap_or(f64::INFINITY);
+                    (gain_density(net, mix, store, k, over), k)
+                })
+                .filter(|&(d, _)| d > 0.0)
+                .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)));
+            let Some((_, k)) = pick else { break };
             free -= size(k);
             hold.push(k);
             let md = &net.models[k];
@@ -289,6 +288,16 @@ pub fn edge_downloads(
     download_plan(net, state, &smith_order(net, slot, state, holds))
 }
 
+/// The expected gain per missing MB of model `k` at an edge (`store`) under the regime
+/// `mix`: its service's share times its accuracy over `over` (0 when not above), over the
+/// MB it still misses. Smith's rule ([`edge_downloads`]) and the fill ([`fill_edges`])
+/// rank models by it.
+fn gain_density(net: &Network, mix: &[f64], store: &Store, k: usize, over: f64) -> f64 {
+    let md = &net.models[k];
+    let share = mix.get(md.service).copied().unwrap_or(0.0);
+    share * (md.accuracy - over).max(0.0) / (md.size_mb - store.received_mb(k)).max(1e-9)
+}
+
 /// The models of `holds` (per server) to download, by Smith's rule ([`edge_downloads`]).
 pub fn smith_order(
     net: &Network,
@@ -310,11 +319,7 @@ pub fn smith_order(
                     .fold(0.0, f64::max)
             };
             let mix = net.demand.regimes.get(slot.regime).map(|r| r.mix.as_slice()).unwrap_or(&[]);
-            let density = |k: usize| {
-                let md = &net.models[k];
-                let share = mix.get(md.service).copied().unwrap_or(0.0);
-                share * (md.accuracy - best(md.service)).max(0.0) / missing(k).max(1e-9)
-            };
+            let density = |k: usize| gain_density(net, mix, store, k, best(net.models[k].service));
             let mut order: Vec<usize> =
                 hold.iter().copied().filter(|k| !store.resident.contains(k)).collect();
             order.sort_by(|&a, &b| {
