@@ -332,7 +332,8 @@ struct TrainDrlOnlineArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Training configuration JSON (every field optional: params, train_episodes,
-    /// val_episodes, updates, episodes_per_update, lr, temperature, eval_every).
+    /// val_episodes, updates, episodes_per_update, lr, temperature, eval_every,
+    /// device_updates, device_lr, device_temperature).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Gradient updates (default: the configuration's).

@@ -76,7 +76,7 @@ impl Default for DrlOnlineTrainConfig {
         DrlOnlineTrainConfig {
             seed: 0,
             params: crate::scenario::ONLINE_DEFAULT_PARAMS.into(),
-            train_episodes: 16,
+            train_episodes: 32,
             val_episodes: 6,
             updates: 60,
             episodes_per_update: 8,
