@@ -77,7 +77,7 @@ impl Default for DrlOnlineTrainConfig {
             seed: 0,
             params: crate::scenario::ONLINE_DEFAULT_PARAMS.into(),
             train_episodes: 32,
-            val_episodes: 6,
+            val_episodes: 20,
             updates: 60,
             episodes_per_update: 8,
             lr: 5e-3,
