@@ -588,8 +588,7 @@ fn two_service_episode() -> Episode {
 fn free_edge_cache_is_filled_by_the_largest_gain_per_missing_megabyte() {
     use dnnrm::model::Download;
     use dnnrm::solvers::online::common::{edge_downloads, fill_edges};
-    // a (svc 0, 0.7, 10 MB), b (svc 0, 0.8, 60 MB), c (svc 1, 0.5, 20 MB), d (svc 0,
-    // 0.65, 5 MB); mix 0.6 and 0.4; cache 100 MB.
+    // Models a-d, mix and cache: [`two_service_episode`].
     let mut ep = two_service_episode();
     let state = |edge: Store| PlacementState { edges: vec![edge], devices: vec![Store::default()] };
     let filled = |ep: &Episode, edge: Store, hold: Vec<usize>| {
@@ -635,9 +634,7 @@ fn free_edge_cache_is_filled_by_the_largest_gain_per_missing_megabyte() {
 fn edge_downloads_go_by_the_largest_gain_per_missing_megabyte() {
     use dnnrm::model::Download;
     use dnnrm::solvers::online::common::edge_downloads;
-    // The edge receives 50 MB per slot (4e8 bit/s over 1 s). Services 0 and 1 at 0.6
-    // and 0.4: a (svc 0, 0.7, 10 MB), b (svc 0, 0.8, 60 MB), c (svc 1, 0.5, 20 MB),
-    // d (svc 0, 0.65, 5 MB).
+    // Models a-d, mix and the edge's 50 MB per slot: [`two_service_episode`].
     let ep = two_service_episode();
     let net = &ep.network;
     let slot = &ep.slots[0];
