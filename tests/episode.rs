@@ -524,6 +524,49 @@ fn the_device_rule_weighs_accuracy_against_download_time() {
     assert_eq!(held, vec![0]);
 }
 
+#[test]
+fn the_device_rule_targets_the_set_of_models_with_the_best_expected_accuracy() {
+    use dnnrm::solvers::online::common::device_target;
+    // Two models of the task's service, 10 MB each, on a device of 1e11 FLOP/s: f (0.6,
+    // 1e9 FLOP: 0.01 s) and s (0.9, 1e10 FLOP: 0.1 s); deadlines uniform on (0.05, 0.15) s;
+    // the device receives 10 MB per slot.
+    let mut ep = hand_episode(1);
+    let net = &mut ep.network;
+    net.models = vec![
+        DnnModel { name: "f".into(), service: 0, accuracy: 0.6, flops: 1e9, size_mb: 10.0 },
+        DnnModel { name: "s".into(), service: 0, accuracy: 0.9, flops: 1e10, size_mb: 10.0 },
+    ];
+    net.devices[0].flops = 1e11;
+    net.devices[0].storage_mb = 100.0;
+    net.demand.deadlines_s = vec![(0.05, 0.15)];
+    let slot = ep.slots[0].clone();
+    let state = |resident: Vec<usize>| PlacementState {
+        edges: vec![Store::default()],
+        devices: vec![Store { resident, downloading: Vec::new() }],
+    };
+    let target = |ep: &Episode, resident: Vec<usize>| {
+        device_target(&ep.network, &slot, &state(resident), &slot.tasks[0])
+    };
+    // p = 0, both resident: f alone 0.6 (always in time), s alone 0.9 * 0.5 = 0.45, both
+    // 0.5 * 0.6 (deadline below 0.1 s) + 0.5 * 0.9 = 0.75: the pair, residents in order.
+    assert_eq!(target(&ep, vec![1, 0]), vec![0, 1]);
+    // p = 0.1, nothing resident: f arrives after 1 slot (0.6 * 0.9 = 0.54), s alone after 1
+    // (0.45 * 0.9 = 0.405); the pair downloads f then s (2 slots): 0.5 * 0.54 + 0.5 * 0.9 *
+    // 0.81 = 0.6345 > 0.54.
+    ep.network.demand.switch_prob = 0.1;
+    assert_eq!(target(&ep, vec![]), vec![0, 1]);
+    // 15 MB of storage holds one of them: f.
+    ep.network.devices[0].storage_mb = 15.0;
+    assert_eq!(target(&ep, vec![]), vec![0]);
+    // Loose deadlines (at least 0.15 s): s always in time, 0.9 * 0.9 alone; f adds nothing.
+    ep.network.devices[0].storage_mb = 100.0;
+    ep.network.demand.deadlines_s = vec![(0.15, 0.3)];
+    assert_eq!(target(&ep, vec![]), vec![1]);
+    // No model meets any deadline: no target.
+    ep.network.demand.deadlines_s = vec![(0.001, 0.005)];
+    assert!(target(&ep, vec![]).is_empty());
+}
+
 /// A model of 1e10 FLOP for the hand-built zoos below.
 fn model_of(name: &str, service: usize, accuracy: f64, size_mb: f64) -> DnnModel {
     DnnModel { name: name.into(), service, accuracy, flops: 1e10, size_mb }

@@ -23,7 +23,8 @@
 
 use crate::model::{Network, PlacementState, Slot};
 use crate::solvers::online::common::{
-    deadline_range as range, device_target, lazy_hold, meet_probability, slots_to_resident,
+    deadline_range as range, device_target, expected_best_points, lazy_hold, meet_probability,
+    slots_to_resident,
 };
 
 /// Width of a device candidate's feature row.
@@ -37,29 +38,13 @@ const STOP_PRIOR: f32 = 0.1;
 
 /// The expected accuracy of the best of `models` that meets a deadline drawn uniformly
 /// from `(lo, hi)` locally at device `n` (0 when none meets it).
-pub fn expected_best(net: &Network, n: usize, models: &[usize], (lo, hi): (f64, f64)) -> f64 {
+pub fn expected_best(net: &Network, n: usize, models: &[usize], range: (f64, f64)) -> f64 {
     let flops = net.devices[n].flops;
-    if flops <= 0.0 || models.is_empty() {
+    if flops <= 0.0 {
         return 0.0;
     }
-    let mut pts: Vec<(f64, f64)> =
-        models.iter().map(|&k| (net.models[k].flops / flops, net.models[k].accuracy)).collect();
-    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-    if hi <= lo {
-        return pts.iter().filter(|p| crate::model::meets_deadline(p.0, lo)).map(|p| p.1).fold(0.0, f64::max);
-    }
-    // best(D) = max accuracy over delays <= D: a step function rising at each delay.
-    let (mut total, mut best) = (0.0, 0.0f64);
-    for (i, &(delay, acc)) in pts.iter().enumerate() {
-        best = best.max(acc);
-        let from = delay.max(lo);
-        let to = pts.get(i + 1).map_or(hi, |p| p.0.min(hi)).max(from);
-        if from < hi {
-            total += best * (to - from).min(hi - from);
-        }
-    }
-    // Delays within the deadline test's tolerance of `lo` count as meeting it.
-    (total / (hi - lo)).clamp(0.0, 1.0)
+    let pts = models.iter().map(|&k| (net.models[k].flops / flops, net.models[k].accuracy)).collect();
+    expected_best_points(pts, range)
 }
 
 /// The observation block of one step at device `n` (task of service `service`): a row
@@ -167,7 +152,7 @@ pub fn device_holds_learned(
         if !decides(net, n) {
             continue;
         }
-        let mut chosen: Vec<usize> = device_target(net, slot, state, task).into_iter().collect();
+        let mut chosen: Vec<usize> = device_target(net, slot, state, task);
         loop {
             step_obs(net, slot, state, n, task.service, &hold[n], &chosen, slots, &mut obs, &mut cands);
             let i = choose(n, &obs, &cands).min(cands.len() - 1);

@@ -75,29 +75,34 @@ pub fn lazy_hold(
     hold
 }
 
-/// The device rule every online policy shares: a device with a task targets the model
-/// of the task's service that fits its storage with the largest expected accuracy over
-/// the rest of the service's run, `alpha_k P_k (1 - p)^d_k`:
-/// - `P_k`, the probability that running `k` locally meets a deadline of the service in
-///   the current regime (the demand model's uniform range of deadlines times the regime's
-///   deadline scale), so the target does not depend on one task's draw: a single tight
-///   deadline no longer drops a download that most tasks of the service would use;
+/// The device rule every online policy shares (v5): a device with a task targets the set
+/// of models of the task's service that fits its storage with the largest expected
+/// accuracy over the rest of the service's run ([`device_target`]): for a deadline
+/// drawn from the service's range in the current regime, the best model of the set that
+/// meets it locally, each model's accuracy weighed by `(1 - p)^d_k`:
+/// - the deadline range is the demand model's uniform range times the regime's deadline
+///   scale, so the target does not depend on one task's draw: a single tight deadline no
+///   longer drops a download that most tasks of the service would use;
 /// - `d_k`, the slots until `k` is resident at the device's download rate (0 when
-///   resident), and `p` the regime switch probability (services are redrawn at a regime
-///   start, so `1 - p` is the chance the service still runs next slot): a small model
-///   that arrives soon beats a larger, more accurate one that would arrive late.
+///   resident; the set's missing models download smallest first), and `p` the regime
+///   switch probability (services are redrawn at a regime start, so `1 - p` is the chance
+///   the service still runs next slot): a small model that arrives soon beats a larger,
+///   more accurate one that would arrive late.
 ///
-/// No target when no model has a positive value. Once the target is resident, the
-/// device prefetches for the next regime ([`prefetch`]) into storage nothing else uses.
-/// Resident models stay while they fit (lazy eviction, the task's service first, most
-/// accurate first). A device without a task keeps what it holds.
+/// A set of one model is worth `alpha_k P_k (1 - p)^d_k` (`P_k` the chance that `k` meets
+/// the deadline), the single target of rule v4; a set of several holds a fast model for
+/// the tight deadlines beside an accurate one for the loose ones. No target when no
+/// model has a positive value. Once the target is resident, the device prefetches for
+/// the next regime ([`prefetch`]) into storage nothing else uses. Resident models stay
+/// while they fit (lazy eviction, the task's service first, most accurate first). A
+/// device without a task keeps what it holds.
 pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<Vec<usize>> {
     let mut hold: Vec<Vec<usize>> = state.devices.iter().map(Store::held).collect();
     for task in &slot.tasks {
         let n = task.device;
         let dev = &net.devices[n];
         let store = &state.devices[n];
-        let mut target: Vec<usize> = device_target(net, slot, state, task).into_iter().collect();
+        let mut target: Vec<usize> = device_target(net, slot, state, task);
         if target.iter().all(|&k| store.resident.contains(&k)) {
             target.extend(prefetch(net, slot, store, n, task.service));
         }
@@ -109,16 +114,99 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
     hold
 }
 
-/// The target of the device rule for `task`'s device: the model of the task's service
-/// that fits the device's storage with the largest positive `alpha_k P_k (1 - p)^d_k`
-/// ([`device_holds`]); none when no model has a positive value.
-pub fn device_target(net: &Network, slot: &Slot, state: &PlacementState, task: &SlotTask) -> Option<usize> {
+/// The target of the device rule for `task`'s device ([`device_holds`]): the subset of
+/// the models of the task's service with a positive single value that fits the device's
+/// storage and has the largest expected discounted accuracy (every such subset is
+/// scored; ties keep the single best model, then the first set found), ordered as it
+/// downloads: residents first, then the smallest first. Empty when no model has a
+/// positive value.
+pub fn device_target(net: &Network, slot: &Slot, state: &PlacementState, task: &SlotTask) -> Vec<usize> {
     let n = task.device;
     let stay = (1.0 - net.demand.switch_prob).clamp(0.0, 1.0);
     let range = deadline_range(net, slot.regime, task.service).unwrap_or((task.deadline_s, task.deadline_s));
-    best_local_model(net, task.service, net.devices[n].storage_mb, |k| {
-        local_value(net, &state.devices[n], n, k, range, stay)
-    })
+    let store = &state.devices[n];
+    let cap = net.devices[n].storage_mb;
+    let Some(single) =
+        best_local_model(net, task.service, cap, |k| local_value(net, store, n, k, range, stay))
+    else {
+        return Vec::new();
+    };
+    let cands: Vec<usize> = (0..net.models.len())
+        .filter(|&k| {
+            net.models[k].service == task.service
+                && net.models[k].size_mb <= cap
+                && local_value(net, store, n, k, range, stay) > 0.0
+        })
+        .collect();
+    let rate = net.device_volume_mb(n);
+    let flops = net.devices[n].flops;
+    // The set's value: the expected accuracy of its best model that meets a deadline,
+    // each model's accuracy discounted by the chance the service lasts until it arrives
+    // (downloads in the set's order: residents, then the smallest first).
+    let value = |set: &mut Vec<usize>| -> f64 {
+        set.sort_by(|&a, &b| {
+            let ra = store.resident.contains(&a);
+            let rb = store.resident.contains(&b);
+            rb.cmp(&ra).then(net.models[a].size_mb.total_cmp(&net.models[b].size_mb)).then(a.cmp(&b))
+        });
+        let mut missing = 0.0;
+        let mut pts = Vec::with_capacity(set.len());
+        for &k in set.iter() {
+            let d = if store.resident.contains(&k) {
+                0.0
+            } else {
+                missing += (net.models[k].size_mb - store.received_mb(k)).max(0.0);
+                if rate > 0.0 {
+                    (missing / rate - 1e-9).ceil().max(0.0)
+                } else {
+                    f64::INFINITY
+                }
+            };
+            if d.is_finite() {
+                pts.push((net.models[k].flops / flops, net.models[k].accuracy * stay.powf(d)));
+            }
+        }
+        expected_best_points(pts, range)
+    };
+    let mut best = (value(&mut vec![single]), vec![single]);
+    let size = |k: usize| net.models[k].size_mb;
+    // Every subset of the candidates that fits the storage (depth-first, pruned on size).
+    let mut stack: Vec<(Vec<usize>, usize, f64)> = vec![(Vec::new(), 0, 0.0)];
+    while let Some((set, from, used)) = stack.pop() {
+        for (i, &k) in cands.iter().enumerate().skip(from) {
+            if used + size(k) <= cap {
+                let mut next = set.clone();
+                next.push(k);
+                let mut sorted = next.clone();
+                let v = value(&mut sorted);
+                if v > best.0 + 1e-9 {
+                    best = (v, sorted);
+                }
+                stack.push((next, i + 1, used + size(k)));
+            }
+        }
+    }
+    best.1
+}
+
+/// The expected value of the best point `(delay, value)` whose delay meets a deadline
+/// drawn uniformly from `(lo, hi)` (0 when none meets it); a point range is a plain test.
+pub fn expected_best_points(mut pts: Vec<(f64, f64)>, (lo, hi): (f64, f64)) -> f64 {
+    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if hi <= lo {
+        return pts.iter().filter(|p| crate::model::meets_deadline(p.0, lo)).map(|p| p.1).fold(0.0, f64::max);
+    }
+    // best(D) = max value over delays <= D: a step function rising at each delay.
+    let (mut total, mut best) = (0.0, 0.0f64);
+    for (i, &(delay, acc)) in pts.iter().enumerate() {
+        best = best.max(acc);
+        let from = delay.max(lo);
+        let to = pts.get(i + 1).map_or(hi, |p| p.0.min(hi)).max(from);
+        if from < hi {
+            total += best * (to - from).min(hi - from);
+        }
+    }
+    (total / (hi - lo)).clamp(0.0, 1.0)
 }
 
 /// The deadline range of service `q` in regime `r`: the demand model's range times the
