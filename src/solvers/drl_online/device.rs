@@ -1,6 +1,6 @@
 //! The learned device placement of `drl-online`: per device with a task, the device
-//! holds the shared device rule's target (the model of its service with the largest
-//! expected accuracy, [`crate::solvers::online::common::device_target`]) and a candidate
+//! holds the shared device rule's target (the set of models of its service with the
+//! largest expected accuracy, [`crate::solvers::online::common::device_target`]) and a candidate
 //! scorer picks what else it holds, one model at a time until *stop*, among the models
 //! that fit the storage left and can meet a deadline locally. Its prior is the rule
 //! ([`crate::solvers::online::common::device_holds`]): the rule's other holdings
@@ -133,7 +133,7 @@ fn decides(net: &Network, n: usize) -> bool {
 }
 
 /// The devices' holdings: `rule` (the shared device rule's holdings) for devices
-/// without a task or without storage, else the rule's target and the models
+/// without a task or without storage, else the rule's target set and the models
 /// `choose(n, obs, cands)` picks after it, then the resident models that still fit
 /// (lazy eviction, as the rule keeps them).
 pub fn device_holds_learned(
