@@ -151,7 +151,7 @@ fn the_untrained_device_scorer_holds_what_the_device_rule_holds() {
     use dnnrm::model::Replay;
     use dnnrm::solvers::drl_online::device::device_holds_learned;
     use dnnrm::solvers::drl_online::{PlacementScorer, SLOTS};
-    use dnnrm::solvers::online::common::device_holds;
+    use dnnrm::solvers::online::common::device_rule;
     let prior = PlacementScorer::device_prior_only();
     let (mut buf, mut rows) = (Vec::new(), Vec::new());
     let mut decided = 0;
@@ -164,12 +164,19 @@ fn the_untrained_device_scorer_holds_what_the_device_rule_holds() {
         let mut replay = Replay::new(&ep);
         for (slot, d) in ep.slots.iter().zip(&run.decisions) {
             let state = replay.state().clone();
-            let rule = device_holds(&ep.network, slot, &state);
-            let learned =
-                device_holds_learned(&ep.network, slot, &state, rule.clone(), SLOTS, |_, obs, c| {
+            let (rule, targets) = device_rule(&ep.network, slot, &state);
+            let learned = device_holds_learned(
+                &ep.network,
+                slot,
+                &state,
+                rule.clone(),
+                &targets,
+                SLOTS,
+                |_, obs, c| {
                     decided += 1;
                     prior.choose(obs, c.len(), &mut buf, &mut rows)
-                });
+                },
+            );
             assert_eq!(sorted_sets(&learned), sorted_sets(&rule), "seed {seed}: the prior is the rule");
             replay.step(d).expect("valid");
         }

@@ -23,8 +23,7 @@
 
 use crate::model::{Network, PlacementState, Slot};
 use crate::solvers::online::common::{
-    deadline_range as range, device_target, expected_best_points, lazy_hold, meet_probability,
-    slots_to_resident,
+    deadline_range as range, expected_best_points, lazy_hold, meet_probability, slots_to_resident,
 };
 
 /// Width of a device candidate's feature row.
@@ -133,14 +132,16 @@ fn decides(net: &Network, n: usize) -> bool {
 }
 
 /// The devices' holdings: `rule` (the shared device rule's holdings) for devices
-/// without a task or without storage, else the rule's target set and the models
-/// `choose(n, obs, cands)` picks after it, then the resident models that still fit
-/// (lazy eviction, as the rule keeps them).
+/// without a task or without storage, else the rule's target set (`targets`, both from
+/// [`crate::solvers::online::common::device_rule`]) and the models `choose(n, obs,
+/// cands)` picks after it, then the resident models that still fit (lazy eviction, as
+/// the rule keeps them).
 pub fn device_holds_learned(
     net: &Network,
     slot: &Slot,
     state: &PlacementState,
     rule: Vec<Vec<usize>>,
+    targets: &[Vec<usize>],
     slots: usize,
     mut choose: impl FnMut(usize, &[f32], &[Option<usize>]) -> usize,
 ) -> Vec<Vec<usize>> {
@@ -152,7 +153,7 @@ pub fn device_holds_learned(
         if !decides(net, n) {
             continue;
         }
-        let mut chosen: Vec<usize> = device_target(net, slot, state, task);
+        let mut chosen = targets[n].clone();
         loop {
             step_obs(net, slot, state, n, task.service, &hold[n], &chosen, slots, &mut obs, &mut cands);
             let i = choose(n, &obs, &cands).min(cands.len() - 1);

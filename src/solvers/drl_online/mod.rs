@@ -43,7 +43,7 @@ use crate::rl::scorer::{load_scorer, FastScorer};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, SolverError};
 use crate::solvers::online::common::{
-    assign, device_holds, edge_downloads, fill_edges, lazy_hold, regime_value, slots_to_resident,
+    assign, device_rule, edge_downloads, fill_edges, lazy_hold, regime_value, slots_to_resident,
 };
 use crate::solvers::online::StaticPlacement;
 use crate::solvers::SlotDp;
@@ -257,11 +257,17 @@ impl Context {
             }));
         }
         fill_edges(&self.net, slot, state, &mut edges);
-        let mut devices = device_holds(&self.net, slot, state);
+        let (mut devices, targets) = device_rule(&self.net, slot, state);
         if self.learned_devices {
-            devices = device::device_holds_learned(&self.net, slot, state, devices, SLOTS, |n, obs, c| {
-                choose(Site::Device(n), obs, c)
-            });
+            devices = device::device_holds_learned(
+                &self.net,
+                slot,
+                state,
+                devices,
+                &targets,
+                SLOTS,
+                |n, obs, c| choose(Site::Device(n), obs, c),
+            );
         }
         let hold = Holdings { edges, devices };
         let opts = SolveOptions { seed: self.seed, ..SolveOptions::default() };

@@ -97,12 +97,20 @@ pub fn lazy_hold(
 /// while they fit (lazy eviction, the task's service first, most accurate first). A
 /// device without a task keeps what it holds.
 pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<Vec<usize>> {
+    device_rule(net, slot, state).0
+}
+
+/// [`device_holds`] and each device's target ([`device_target`]; empty for a device
+/// without a task), for policies that build on the rule's target.
+pub fn device_rule(net: &Network, slot: &Slot, state: &PlacementState) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
     let mut hold: Vec<Vec<usize>> = state.devices.iter().map(Store::held).collect();
+    let mut targets = vec![Vec::new(); state.devices.len()];
     for task in &slot.tasks {
         let n = task.device;
         let dev = &net.devices[n];
         let store = &state.devices[n];
-        let mut target: Vec<usize> = device_target(net, slot, state, task);
+        targets[n] = device_target(net, slot, state, task);
+        let mut target = targets[n].clone();
         if target.iter().all(|&k| store.resident.contains(&k)) {
             target.extend(prefetch(net, slot, store, n, task.service));
         }
@@ -111,7 +119,7 @@ pub fn device_holds(net: &Network, slot: &Slot, state: &PlacementState) -> Vec<V
             md.accuracy + if md.service == task.service { 1.0 } else { 0.0 }
         });
     }
-    hold
+    (hold, targets)
 }
 
 /// The target of the device rule for `task`'s device ([`device_holds`]): the subset of
@@ -126,18 +134,17 @@ pub fn device_target(net: &Network, slot: &Slot, state: &PlacementState, task: &
     let range = deadline_range(net, slot.regime, task.service).unwrap_or((task.deadline_s, task.deadline_s));
     let store = &state.devices[n];
     let cap = net.devices[n].storage_mb;
-    let Some(single) =
-        best_local_model(net, task.service, cap, |k| local_value(net, store, n, k, range, stay))
-    else {
+    // The candidates, models of the service with a positive value alone; the best of
+    // them (ties: the lower index) is the single target.
+    let cands: Vec<(usize, f64)> = (0..net.models.len())
+        .filter(|&k| net.models[k].service == task.service && net.models[k].size_mb <= cap)
+        .map(|k| (k, local_value(net, store, n, k, range, stay)))
+        .filter(|&(_, v)| v > 0.0)
+        .collect();
+    let Some(&(single, _)) = cands.iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))) else {
         return Vec::new();
     };
-    let cands: Vec<usize> = (0..net.models.len())
-        .filter(|&k| {
-            net.models[k].service == task.service
-                && net.models[k].size_mb <= cap
-                && local_value(net, store, n, k, range, stay) > 0.0
-        })
-        .collect();
+    let cands: Vec<usize> = cands.into_iter().map(|(k, _)| k).collect();
     let rate = net.device_volume_mb(n);
     let flops = net.devices[n].flops;
     // The set's value: the expected accuracy of its best model that meets a deadline,
@@ -184,12 +191,12 @@ pub fn device_target(net: &Network, slot: &Slot, state: &PlacementState, task: &
     while let Some((set, from, used)) = stack.pop() {
         for (i, &k) in cands.iter().enumerate().skip(from) {
             if used + size(k) <= cap {
+                // The order within a set does not matter to the enumeration.
                 let mut next = set.clone();
                 next.push(k);
-                let mut sorted = next.clone();
-                let v = value(&mut sorted);
+                let v = value(&mut next);
                 if v > best.0 + 1e-9 {
-                    best = (v, sorted);
+                    best = (v, next.clone());
                 }
                 stack.push((next, i + 1, used + size(k)));
             }
