@@ -195,6 +195,15 @@ struct SimulateArgs {
     /// Append `per_slot=A(0);A(1);...` (every slot's accuracy, scored or not).
     #[arg(long)]
     per_slot: bool,
+    /// Counterfactual replay: take the holdings and download split of `--sites` from
+    /// this decisions file (e.g. `hindsight`'s plan of the same episode), then assign
+    /// each slot by the per-slot optimum. An analysis tool: see docs/online.md.
+    #[arg(long, requires = "sites")]
+    holdings_from: Option<PathBuf>,
+    /// Sites borrowed with `--holdings-from`: a comma-separated list of `edges`,
+    /// `devices` and `device:N`.
+    #[arg(long, requires = "holdings_from")]
+    sites: Option<String>,
     #[command(flatten)]
     flags: HindsightFlags,
 }
@@ -1152,6 +1161,9 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
     use dnnrm::solver::online::EpisodeSolver;
     let ep = dnnrm::io::read_episode(&a.episode)?;
     // `hindsight` is the offline optimum: its decisions are the optimal plan.
+    if a.policy == "hindsight" && a.holdings_from.is_some() {
+        bail!("--holdings-from replays an online policy, not `hindsight`");
+    }
     let (decisions, metrics) = if a.policy == "hindsight" {
         let opts = a.flags.options(a.seed)?;
         let start = std::time::Instant::now();
@@ -1178,6 +1190,23 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
             bail!("--time-limit applies to `hindsight` only");
         }
         let mut policy = create_policy(&a.policy)?;
+        if let (Some(path), Some(sites)) = (&a.holdings_from, &a.sites) {
+            use dnnrm::solvers::online::counterfactual::{Borrowing, Sites};
+            let sites = Sites::parse(sites).map_err(|e| anyhow::anyhow!("--sites: {e}"))?;
+            let plan = dnnrm::io::read_decisions(path)?;
+            if !plan.episode.is_empty() && plan.episode != ep.id {
+                bail!("{}: decisions of episode `{}`, not `{}`", path.display(), plan.episode, ep.id);
+            }
+            if plan.slots.len() != ep.slots.len() {
+                bail!(
+                    "{}: {} slots of decisions for an episode of {}",
+                    path.display(),
+                    plan.slots.len(),
+                    ep.slots.len()
+                );
+            }
+            policy = Box::new(Borrowing::new(policy, plan.slots, sites));
+        }
         let run = run_online(policy.as_mut(), &ep, a.seed).map_err(anyhow::Error::from)?;
         let line = format!(
             "status=heuristic {} decide_p50_ms={:.3} decide_p95_ms={:.3} reset_s={:.3}{}",

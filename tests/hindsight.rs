@@ -693,3 +693,71 @@ fn the_progress_bar_counts_the_sub_milps() {
         assert_eq!((pb.length(), pb.position()), (Some(subs), subs), "seed {seed}");
     }
 }
+
+/// Counterfactual replay (`solvers::online::counterfactual`): borrowing every site of the
+/// optimal plan gives the optimum (the per-slot optimum on the optimal holdings is the
+/// optimal assignment), borrowing no site gives the policy itself, and borrowing each
+/// device one by one is borrowing every device.
+#[test]
+fn borrowing_the_hindsight_plan_site_by_site() {
+    use dnnrm::solvers::online::counterfactual::{Borrowing, Sites};
+    use dnnrm::solvers::online::create_policy;
+    let mut differ = 0;
+    for seed in 0..8 {
+        let ep = small_episode(seed, seed % 2 == 1, false);
+        let (obj, rep) = solve(&ep, &Hindsight::default());
+        assert_eq!(rep.status, Status::Optimal, "seed {seed}: {}", rep.reason);
+        for name in ["static-placement", "myopic"] {
+            let borrow = |sites: Sites| {
+                let mut p =
+                    Borrowing::new(create_policy(name).expect("registered"), rep.decisions.clone(), sites);
+                run_online(&mut p, &ep, seed).expect("the replay runs").evaluation.objective
+            };
+            let parse = |s: &str| Sites::parse(s).expect("valid sites");
+            let own = run_online(create_policy(name).expect("registered").as_mut(), &ep, seed)
+                .expect("the policy runs")
+                .evaluation
+                .objective;
+            assert_eq!(borrow(Sites::default()), own, "seed {seed} {name}: borrowing nothing");
+            let all = borrow(parse("edges,devices"));
+            assert!((all - obj).abs() <= 1e-9, "seed {seed} {name}: every site {all} != hindsight {obj}");
+            let one_by_one = (0..ep.network.devices.len()).map(|n| format!("device:{n}")).collect::<Vec<_>>();
+            assert_eq!(borrow(parse(&one_by_one.join(","))), borrow(parse("devices")), "seed {seed} {name}");
+            if (borrow(parse("edges")) - own).abs() > 1e-9 {
+                differ += 1;
+            }
+        }
+    }
+    assert!(differ >= 4, "the edges' holdings should matter somewhere: {differ}");
+}
+
+#[test]
+fn a_counterfactual_replay_rejects_what_does_not_fit_the_episode() {
+    use dnnrm::solvers::online::counterfactual::{Borrowing, Sites};
+    use dnnrm::solvers::online::create_policy;
+    for bad in ["", "edge", "device:x", "devices,cloud"] {
+        assert!(Sites::parse(bad).is_err(), "`{bad}` parsed");
+    }
+    let ep = small_episode(3, true, false);
+    let (_, rep) = solve(&ep, &Hindsight::default());
+    let run = |plan: Vec<dnnrm::model::SlotDecision>, sites: &str| {
+        let mut p = Borrowing::new(
+            create_policy("static-placement").expect("registered"),
+            plan,
+            Sites::parse(sites).expect("valid sites"),
+        );
+        run_online(&mut p, &ep, 0)
+            .map(|r| r.evaluation.objective)
+            .map_err(|e| format!("{:#}", anyhow::Error::from(e)))
+    };
+    let short = rep.decisions[..rep.decisions.len() - 1].to_vec();
+    let err = run(short, "edges").expect_err("a plan one slot short");
+    assert!(err.contains("slots"), "{err}");
+    let n = ep.network.devices.len();
+    let err = run(rep.decisions.clone(), &format!("device:{n}")).expect_err("a device out of range");
+    assert!(err.contains(&format!("device:{n}")), "{err}");
+    let mut other = rep.decisions.clone();
+    other[0].hold.devices.pop();
+    let err = run(other, "edges").expect_err("a plan of another network");
+    assert!(err.contains("devices"), "{err}");
+}

@@ -2,6 +2,7 @@
 //! baselines built on the per-slot optimum with the placement fixed.
 
 pub mod common;
+pub mod counterfactual;
 pub mod mpc;
 pub mod placement_cache;
 pub mod rules;
