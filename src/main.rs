@@ -1194,18 +1194,10 @@ fn cmd_simulate(a: SimulateArgs) -> Result<ExitCode> {
             use dnnrm::solvers::online::counterfactual::{Borrowing, Sites};
             let sites = Sites::parse(sites).map_err(|e| anyhow::anyhow!("--sites: {e}"))?;
             let plan = dnnrm::io::read_decisions(path)?;
-            if !plan.episode.is_empty() && plan.episode != ep.id {
-                bail!("{}: decisions of episode `{}`, not `{}`", path.display(), plan.episode, ep.id);
-            }
-            if plan.slots.len() != ep.slots.len() {
-                bail!(
-                    "{}: {} slots of decisions for an episode of {}",
-                    path.display(),
-                    plan.slots.len(),
-                    ep.slots.len()
-                );
-            }
-            policy = Box::new(Borrowing::new(policy, plan.slots, sites));
+            policy = Box::new(
+                Borrowing::of_plan(policy, plan, sites, &ep)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            );
         }
         let run = run_online(policy.as_mut(), &ep, a.seed).map_err(anyhow::Error::from)?;
         let line = format!(

@@ -540,6 +540,18 @@ fn generate_episode(
     Ok(PyEpisode { inner: Arc::new(ep) })
 }
 
+/// Decisions from the JSON text of `dnnrm simulate --out`, of a supported version.
+fn parse_decisions(text: &str) -> PyResult<EpisodeDecisions> {
+    let d: EpisodeDecisions = serde_json::from_str(text).map_err(|e| msg(format!("decisions: {e}")))?;
+    if d.format_version != EPISODE_FORMAT_VERSION {
+        return Err(msg(format!(
+            "decisions: format_version {} is not supported (expected {EPISODE_FORMAT_VERSION})",
+            d.format_version
+        )));
+    }
+    Ok(d)
+}
+
 /// The decisions of a run as the JSON of `dnnrm simulate --out`.
 fn decisions_json(ep: &Episode, policy: &str, slots: Vec<dnnrm::model::SlotDecision>) -> PyResult<String> {
     let d = EpisodeDecisions {
@@ -555,9 +567,31 @@ fn decisions_json(ep: &Episode, policy: &str, slots: Vec<dnnrm::model::SlotDecis
 /// slot at a time, every decision replayed by the episode evaluator). A dict: the
 /// episode evaluation (`objective` is `A_ep`), `decision_s` per slot, `reset_s`, and
 /// `decisions` (JSON text). `policy="hindsight"` returns `hindsight(episode)`.
+/// `holdings_from` (decisions JSON text, e.g. `hindsight(episode)["decisions"]`) and
+/// `sites` (`"edges"`, `"devices"`, `"device:N"`, comma-separated) make it the
+/// counterfactual replay of `dnnrm simulate --holdings-from --sites`.
 #[pyfunction]
-#[pyo3(signature = (policy, episode, seed = 0))]
-fn simulate(py: Python<'_>, policy: &str, episode: &PyEpisode, seed: u64) -> PyResult<PyObject> {
+#[pyo3(signature = (policy, episode, seed = 0, holdings_from = None, sites = None))]
+fn simulate(
+    py: Python<'_>,
+    policy: &str,
+    episode: &PyEpisode,
+    seed: u64,
+    holdings_from: Option<&str>,
+    sites: Option<&str>,
+) -> PyResult<PyObject> {
+    use dnnrm::solvers::online::counterfactual::{Borrowing, Sites};
+    let borrow = match (holdings_from, sites) {
+        (None, None) => None,
+        (Some(text), Some(sites)) => {
+            if policy == "hindsight" {
+                return Err(msg("holdings_from replays an online policy, not `hindsight`"));
+            }
+            let sites = Sites::parse(sites).map_err(|e| msg(format!("sites: {e}")))?;
+            Some((parse_decisions(text)?, sites))
+        }
+        _ => return Err(msg("holdings_from and sites go together")),
+    };
     if policy == "hindsight" {
         return hindsight(py, episode, None, 1, 0.0, seed);
     }
@@ -565,6 +599,11 @@ fn simulate(py: Python<'_>, policy: &str, episode: &PyEpisode, seed: u64) -> PyR
     let name = policy.to_string();
     let run = py.allow_threads(|| -> PyResult<_> {
         let mut p = dnnrm::solvers::online::create_policy(&name).map_err(|e| dnnrm_err(&e))?;
+        if let Some((plan, sites)) = borrow {
+            p = Box::new(
+                Borrowing::of_plan(p, plan, sites, &ep).map_err(|e| msg(format!("holdings_from: {e}")))?,
+            );
+        }
         run_online(p.as_mut(), &ep, seed).map_err(|e| match &e {
             dnnrm::solver::online::RunError::Invalid { source, .. } => {
                 violation_err(format!("policy `{name}` broke a rule: {source}"), source.rule())
@@ -623,13 +662,7 @@ fn hindsight(
 /// `ConstraintViolation` naming the slot, the site or task and the rule.
 #[pyfunction]
 fn evaluate_episode(py: Python<'_>, episode: &PyEpisode, decisions: &str) -> PyResult<PyObject> {
-    let d: EpisodeDecisions = serde_json::from_str(decisions).map_err(|e| msg(format!("decisions: {e}")))?;
-    if d.format_version != EPISODE_FORMAT_VERSION {
-        return Err(msg(format!(
-            "decisions: format_version {} is not supported (expected {EPISODE_FORMAT_VERSION})",
-            d.format_version
-        )));
-    }
+    let d = parse_decisions(decisions)?;
     let ep = episode.inner.clone();
     let ev = py
         .allow_threads(move || dnnrm::model::evaluate_episode(&ep, &d.slots))

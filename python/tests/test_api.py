@@ -124,6 +124,27 @@ SMALL = {"n_devices": 12, "n_edges": 2}
 SHORT = {"n_slots": 6}
 
 
+def test_a_counterfactual_replay_of_the_optimal_plan_gives_the_optimum():
+    ep = dnnrm.generate_episode(SMALL, SHORT, seed=5)
+    h = dnnrm.hindsight(ep)
+    assert h["status"] == "optimal"
+    plan = h["decisions"]
+    every = dnnrm.simulate("static-placement", ep, holdings_from=plan, sites="edges,devices")
+    assert every["objective"] == pytest.approx(h["objective"], abs=1e-9)
+    devices = dnnrm.simulate("static-placement", ep, holdings_from=plan, sites="devices")["objective"]
+    one_by_one = ",".join(f"device:{n}" for n in range(SMALL["n_devices"]))
+    assert dnnrm.simulate("static-placement", ep, holdings_from=plan, sites=one_by_one)["objective"] == devices
+    with pytest.raises(dnnrm.DnnrmError, match="unknown site `cloud`"):
+        dnnrm.simulate("static-placement", ep, holdings_from=plan, sites="cloud")
+    with pytest.raises(dnnrm.DnnrmError, match="go together"):
+        dnnrm.simulate("static-placement", ep, holdings_from=plan)
+    other = dnnrm.generate_episode(SMALL, {"n_slots": 5}, seed=5)
+    with pytest.raises(dnnrm.DnnrmError, match="6 slots of decisions for an episode of 5"):
+        dnnrm.simulate("static-placement", other, holdings_from=plan, sites="edges")
+    with pytest.raises(dnnrm.DnnrmError, match="decisions of episode `episode5`, not `episode6`"):
+        dnnrm.simulate("static-placement", dnnrm.generate_episode(SMALL, SHORT, seed=6), holdings_from=plan, sites="edges")
+
+
 def test_episodes_simulate_and_hindsight_agree_with_the_cli(cli, tmp_path):
     ep = dnnrm.generate_episode(SMALL, SHORT, seed=5)
     assert ep.to_json() == dnnrm.generate_episode(SMALL, SHORT, seed=5).to_json()

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::model::{DownloadPlan, Network, PlacementState, Slot, SlotDecision};
+use crate::model::{DownloadPlan, Episode, EpisodeDecisions, Network, PlacementState, Slot, SlotDecision};
 use crate::solver::online::OnlinePolicy;
 use crate::solver::{SolveOptions, SolverError};
 use crate::solvers::SlotDp;
@@ -77,6 +77,27 @@ impl Borrowing {
     pub fn new(inner: Box<dyn OnlinePolicy>, plan: Vec<SlotDecision>, sites: Sites) -> Self {
         let name = format!("{}+borrowed", inner.name());
         Borrowing { inner, plan, sites, name, net: None, seed: 0 }
+    }
+
+    /// [`Borrowing::new`] with `plan` checked against `ep`: the decisions of this
+    /// episode (when they name one), one per slot.
+    pub fn of_plan(
+        inner: Box<dyn OnlinePolicy>,
+        plan: EpisodeDecisions,
+        sites: Sites,
+        ep: &Episode,
+    ) -> Result<Self, String> {
+        if !plan.episode.is_empty() && plan.episode != ep.id {
+            return Err(format!("decisions of episode `{}`, not `{}`", plan.episode, ep.id));
+        }
+        if plan.slots.len() != ep.slots.len() {
+            return Err(format!(
+                "{} slots of decisions for an episode of {}",
+                plan.slots.len(),
+                ep.slots.len()
+            ));
+        }
+        Ok(Borrowing::new(inner, plan.slots, sites))
     }
 
     fn fail(&self, reason: String) -> SolverError {
