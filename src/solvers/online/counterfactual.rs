@@ -138,7 +138,6 @@ impl OnlinePolicy for Borrowing {
         let Some(plan) = self.plan.get(t) else {
             return Err(self.fail(format!("the plan has {} slots; the episode has more", self.plan.len())));
         };
-        let plan = plan.clone();
         let mut d = self.inner.decide(t, slot, state)?;
         let Some(net) = self.net.as_ref() else {
             return Err(self.fail("decide before reset".into()));
@@ -147,8 +146,10 @@ impl OnlinePolicy for Borrowing {
         let mut downloads = d.downloads.take().unwrap_or_default();
         downloads.edges.resize(m_count, Vec::new());
         downloads.devices.resize(n_count, Vec::new());
-        let theirs = plan.downloads.unwrap_or_default();
-        let split = |v: &Vec<Vec<(usize, f64)>>, i: usize| v.get(i).cloned().unwrap_or_default();
+        // Their split at a site (an empty list is the default order).
+        let empty = DownloadPlan::default();
+        let theirs = plan.downloads.as_ref().unwrap_or(&empty);
+        let split = |v: &[Vec<(usize, f64)>], i: usize| v.get(i).cloned().unwrap_or_default();
         if self.sites.edges {
             d.hold.edges = plan.hold.edges.clone();
             downloads.edges = (0..m_count).map(|m| split(&theirs.edges, m)).collect();
@@ -159,7 +160,7 @@ impl OnlinePolicy for Borrowing {
         }
         let opts = SolveOptions { seed: self.seed.wrapping_add(t as u64), ..SolveOptions::default() };
         d.solution = assign(&SlotDp, net, slot, state, &d.hold, &opts)?;
-        d.downloads = Some(DownloadPlan { edges: downloads.edges, devices: downloads.devices });
+        d.downloads = Some(downloads);
         Ok(d)
     }
 }
